@@ -1,0 +1,80 @@
+# This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+import datetime as dt
+
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import without_check_access
+
+
+class Rule(metaclass=PoolMeta):
+    __name__ = 'ir.rule'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.domain.help += (
+            '\n- "lieye_projects" as list of ids of the projects '
+            'the current user is a member of')
+
+    @classmethod
+    def _get_cache_key(cls, model_names):
+        pool = Pool()
+        User = pool.get('res.user')
+        key = super()._get_cache_key(model_names)
+        return (*key, User.get_lieye_projects())
+
+    @classmethod
+    def _get_context(cls, model_name):
+        pool = Pool()
+        User = pool.get('res.user')
+        context = super()._get_context(model_name)
+        context['lieye_projects'] = list(User.get_lieye_projects())
+        return context
+
+
+class Session(metaclass=PoolMeta):
+    __name__ = 'ir.session'
+
+    @classmethod
+    def check(cls, user, key, domain=None):
+        # S2.1: the core only enforces the absolute max_age, so the idle time
+        # set by the administrator is enforced here, on every call.
+        # Deleting the session makes the client ask for the password again
+        # and replay the refused call.
+        find = super().check(user, key, domain=domain)
+        if not find:
+            return find
+        pool = Pool()
+        Configuration = pool.get('lieye.configuration')
+        idle_timeout = Configuration.get_idle_timeout()
+        if not idle_timeout:
+            return find
+        with without_check_access():
+            sessions = cls.search([
+                    ('create_uid', '=', user),
+                    ('key', '=', key),
+                    ], limit=1)
+        if not sessions:
+            return None
+        session, = sessions
+        if dt.datetime.now() - session.last_modified_at > idle_timeout:
+            cls.delete([session])
+            return False
+        return find
+
+    @classmethod
+    def reset(cls, key, domain=None):
+        # The core refreshes only sessions active within [session] timeout,
+        # at most every tenth of it; the idle time set in the back office
+        # rules instead so an active user is never locked out.
+        pool = Pool()
+        Configuration = pool.get('lieye.configuration')
+        idle_timeout = Configuration.get_idle_timeout()
+        if not idle_timeout:
+            return super().reset(key, domain=domain)
+        last_reset = cls._session_reset_cache.get(key)
+        now = dt.datetime.now()
+        if last_reset is None or now - last_reset > idle_timeout / 10:
+            with without_check_access():
+                sessions = cls.search([('key', '=', key), domain or []])
+                cls.write(sessions, {})
