@@ -31,6 +31,7 @@ class Dictionary(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     __name__ = 'lieye.dictionary'
 
     category = fields.Selection(CATEGORIES, "Category", required=True)
+    category_string = category.translated('category')
     code = fields.Char("Code", required=True, strip=True,
         help="Stable key of the value; keep it when the label changes.")
     name = fields.Char("Label", required=True)
@@ -40,7 +41,6 @@ class Dictionary(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.__access__.add('project')
         t = cls.__table__()
         cls._sql_indexes.add(Index(t,
                 (t.project, Index.Equality()),

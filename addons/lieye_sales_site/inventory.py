@@ -58,7 +58,7 @@ class Building(ModelSQL, ModelView):
             ('code_unique', Unique(t, t.project, t.code),
                 'lieye_sales_site.msg_building_code_unique'),
             ]
-        cls._order = [('project', 'ASC'), ('code', 'ASC')]
+        cls._order[0:0] = [('project', 'ASC'), ('code', 'ASC')]
         cls._buttons.update({
                 'generate_rooms': {},
                 })
@@ -118,7 +118,7 @@ class BuildingUnit(ModelSQL, ModelView):
             ('number_unique', Unique(t, t.building, t.unit_number),
                 'lieye_sales_site.msg_building_unit_unique'),
             ]
-        cls._order = [('unit_number', 'ASC')]
+        cls._order.insert(0, ('unit_number', 'ASC'))
 
     def check_number(self):
         if self.unit_number > self.building.units_per_floor:
@@ -178,7 +178,7 @@ class Room(ModelSQL, ModelView):
             ]
         cls._sql_indexes.add(Index(t,
                 (t.project, Index.Equality()), (t.state, Index.Equality())))
-        cls._order = [
+        cls._order[0:0] = [
             ('building', 'ASC'), ('floor', 'ASC'), ('unit_number', 'ASC')]
 
     @classmethod

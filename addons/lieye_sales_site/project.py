@@ -58,7 +58,7 @@ class Project(Workflow, ModelSQL, ModelView):
         cls._sql_constraints = [
             ('code_unique', Unique(t, t.code), 'lieye_sales_site.msg_project_code_unique'),
             ]
-        cls._order = [('code', 'ASC')]
+        cls._order.insert(0, ('code', 'ASC'))
         cls._transitions |= {('preparing', 'selling')}
         cls._buttons.update({
                 'start_selling': {
@@ -122,6 +122,7 @@ class Member(DeactivableMixin, ModelSQL, ModelView):
         'lieye.project', "Project", required=True, ondelete='CASCADE')
     user = fields.Many2One('res.user', "User", required=True, ondelete='RESTRICT')
     role = fields.Selection(ROLES, "Role", required=True)
+    role_string = role.translated('role')
 
     @classmethod
     def __setup__(cls):
@@ -194,7 +195,7 @@ class Target(ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('project')
-        cls._order = [('period_start', 'ASC')]
+        cls._order.insert(0, ('period_start', 'ASC'))
 
     @classmethod
     def validate(cls, targets):
