@@ -194,7 +194,8 @@ class Target(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.__access__.add('project')
+        # No __access__ on project: it would let every project reader read
+        # the targets, which are management figures (rule in project.xml).
         cls._order.insert(0, ('period_start', 'ASC'))
 
     @classmethod
