@@ -2,6 +2,7 @@
 items, run the way Tryton's load_doc_tests runs them: a database per
 scenario, dropped afterwards, on the backend chosen by the environment
 (DB_NAME, TRYTOND_DATABASE__URI, DB_CACHE)."""
+
 import doctest
 import unittest
 
@@ -22,16 +23,28 @@ class ScenarioItem(pytest.Item):
     def runtest(self):
         from trytond import backend
         from trytond.tests.test_tryton import (
-            STRIP_DECIMAL, doctest_checker, doctest_setup, doctest_teardown)
-        optionflags = (doctest.REPORT_ONLY_FIRST_FAILURE | doctest.ELLIPSIS
-            | doctest.IGNORE_EXCEPTION_DETAIL)
+            STRIP_DECIMAL,
+            doctest_checker,
+            doctest_setup,
+            doctest_teardown,
+        )
+
+        optionflags = (
+            doctest.REPORT_ONLY_FIRST_FAILURE
+            | doctest.ELLIPSIS
+            | doctest.IGNORE_EXCEPTION_DETAIL
+        )
         if backend.name == 'sqlite':
             optionflags |= STRIP_DECIMAL
         suite = doctest.DocFileSuite(
-            str(self.path), module_relative=False,
-            setUp=doctest_setup, tearDown=doctest_teardown,
-            encoding='utf-8', checker=doctest_checker,
-            optionflags=optionflags)
+            str(self.path),
+            module_relative=False,
+            setUp=doctest_setup,
+            tearDown=doctest_teardown,
+            encoding='utf-8',
+            checker=doctest_checker,
+            optionflags=optionflags,
+        )
         result = unittest.TestResult()
         suite.run(result)
         problems = result.failures + result.errors

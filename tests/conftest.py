@@ -5,6 +5,7 @@ JSON-RPC exactly like the web client.
 PostgreSQL comes from LIEYE_TEST_PG_URI (scripts/test.sh starts the local
 cluster and sets it). Without it the PostgreSQL tests are skipped, except
 under CI=true where they fail."""
+
 import os
 import shutil
 import socket
@@ -44,11 +45,13 @@ class Server:
         self.database = f'lieye_test_{uuid.uuid4().hex[:8]}'
         self.port = free_port()
         self.url = f'http://127.0.0.1:{self.port}'
-        self.env = dict(os.environ,
+        self.env = dict(
+            os.environ,
             TRYTOND_CONFIG=str(ROOT / 'trytond.conf'),
             LIEYE_DB_NAME=self.database,
             TRYTOND_WEB__LISTEN=f'127.0.0.1:{self.port}',
-            TRYTOND_WEB__ROOT=str(ROOT / 'var' / 'sao'))
+            TRYTOND_WEB__ROOT=str(ROOT / 'var' / 'sao'),
+        )
         if backend == 'sqlite':
             self.env['TRYTOND_DATABASE__URI'] = 'sqlite://'
             self.env['TRYTOND_DATABASE__PATH'] = str(workdir)
@@ -57,23 +60,36 @@ class Server:
         self.process = None
 
     def build(self):
-        subprocess.run([str(VENV_BIN / 'python'),
-                str(ROOT / 'scripts' / 'database.py')],
-            env=self.env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(VENV_BIN / 'python'), str(ROOT / 'scripts' / 'database.py')],
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
     def start(self):
         config = self.workdir / 'test.conf'
         config.write_text(TEST_CONFIG)
         self.log = open(self.workdir / 'trytond.log', 'w')
-        self.process = subprocess.Popen([str(VENV_BIN / 'python'), '-O',
-                str(VENV_BIN / 'trytond'), '-c', str(ROOT / 'trytond.conf'),
-                str(config), '-d', self.database],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [
+                str(VENV_BIN / 'python'),
+                '-O',
+                str(VENV_BIN / 'trytond'),
+                '-c',
+                str(ROOT / 'trytond.conf'),
+                str(config),
+                '-d',
+                self.database,
+            ],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    (self.workdir / 'trytond.log').read_text()[-3000:])
+                raise RuntimeError((self.workdir / 'trytond.log').read_text()[-3000:])
             try:
                 socket.create_connection(('127.0.0.1', self.port), 1).close()
                 return
@@ -90,19 +106,18 @@ class Server:
             stamp.unlink()
         if self.backend == 'postgresql':
             import psycopg
+
             uri = urlparse(self.env['TRYTOND_DATABASE__URI'])
-            with psycopg.connect(uri._replace(path='/postgres').geturl(),
-                    autocommit=True) as conn:
-                conn.execute(
-                    f'DROP DATABASE IF EXISTS "{self.database}" '
-                    'WITH (FORCE)')
+            with psycopg.connect(
+                uri._replace(path='/postgres').geturl(), autocommit=True
+            ) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
     def client(self, login=None, password=None):
         client = Client(self.url, self.database)
         if login:
             if password is None:
-                password = (ADMIN_PASSWORD if login == 'admin'
-                    else DEMO_PASSWORD)
+                password = ADMIN_PASSWORD if login == 'admin' else DEMO_PASSWORD
             client.login(login, password)
         return client
 
@@ -110,6 +125,7 @@ class Server:
         "Run SQL directly on the server's database (for test set-up only)"
         if self.backend == 'sqlite':
             import sqlite3
+
             conn = sqlite3.connect(self.workdir / f'{self.database}.sqlite')
             try:
                 cursor = conn.execute(query.replace('%s', '?'), params)
@@ -119,9 +135,11 @@ class Server:
             finally:
                 conn.close()
         import psycopg
+
         uri = urlparse(self.env['TRYTOND_DATABASE__URI'])
-        with psycopg.connect(uri._replace(path=f'/{self.database}').geturl(),
-                autocommit=True) as conn:
+        with psycopg.connect(
+            uri._replace(path=f'/{self.database}').geturl(), autocommit=True
+        ) as conn:
             cursor = conn.execute(query, params)
             return cursor.fetchall() if cursor.description else []
 

@@ -1,4 +1,5 @@
 """A minimal JSON-RPC client speaking to trytond the way sao does."""
+
 import base64
 import json
 import urllib.error
@@ -10,8 +11,9 @@ class RPCError(Exception):
 
     def __init__(self, error):
         self.error = error
-        kind, args = (error + [None])[:2] if isinstance(error, list) \
-            else (str(error), None)
+        kind, args = (
+            (error + [None])[:2] if isinstance(error, list) else (str(error), None)
+        )
         self.kind = kind
         self.message = args[0] if isinstance(args, list) and args else ''
         super().__init__(f'{kind}: {self.message}')
@@ -39,8 +41,7 @@ class Client:
         headers = {'Content-Type': 'application/json'}
         if self.authorization:
             headers['Authorization'] = self.authorization
-        request = urllib.request.Request(
-            self.url, data=data.encode(), headers=headers)
+        request = urllib.request.Request(self.url, data=data.encode(), headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
                 result = json.loads(response.read())
@@ -52,12 +53,11 @@ class Client:
 
     def login(self, login, password):
         user_id, token = self._post(
-            'common.db.login',
-            [login, {'password': password}, self.language])[:2]
+            'common.db.login', [login, {'password': password}, self.language]
+        )[:2]
         self.login_name, self.user_id, self.token = login, user_id, token
         credentials = f'{login}:{user_id}:{token}'.encode()
-        self.authorization = 'Session ' + base64.b64encode(
-            credentials).decode()
+        self.authorization = 'Session ' + base64.b64encode(credentials).decode()
         self.context = self.call('model.res.user.get_preferences', True, {})
         return self
 
@@ -78,8 +78,7 @@ class Client:
         return self.model(model, 'read', ids, fields)
 
     def search_read(self, model, domain, fields):
-        return self.model(
-            model, 'search_read', domain, 0, None, None, fields)
+        return self.model(model, 'search_read', domain, 0, None, None, fields)
 
     def create(self, model, values):
         return self.model(model, 'create', values)
@@ -95,12 +94,13 @@ class Client:
 
     def run_wizard(self, wizard, model, ids, state_values, button):
         "Run a wizard on records and press button in its start form"
-        session_id, start_state, _ = self.call(
-            f'wizard.{wizard}.create', self.context)
-        context = dict(self.context, active_model=model, active_id=ids[0],
-            active_ids=ids)
+        session_id, start_state, _ = self.call(f'wizard.{wizard}.create', self.context)
+        context = dict(
+            self.context, active_model=model, active_id=ids[0], active_ids=ids
+        )
         try:
-            return self.call(f'wizard.{wizard}.execute', session_id,
-                state_values, button, context)
+            return self.call(
+                f'wizard.{wizard}.execute', session_id, state_values, button, context
+            )
         finally:
             self.call(f'wizard.{wizard}.delete', session_id, self.context)

@@ -5,8 +5,7 @@ def test_default_language_and_menus(server):
     # R: G1, DESIGN §7
     client = server.client('consultant1')
     assert client.context['language'] == 'zh_CN'
-    menus = client.search_read(
-        'ir.ui.menu', [('parent', '=', None)], ['name'])
+    menus = client.search_read('ir.ui.menu', [('parent', '=', None)], ['name'])
     assert '销售信息系统' in {m['name'] for m in menus}
     admin = server.client('admin')
     assert admin.context['language'] == 'zh_CN'
@@ -18,8 +17,10 @@ def test_default_language_and_menus(server):
 def test_module_configuration_done(server):
     "The module configuration wizard does not stop the first login"
     admin = server.client('admin')
-    assert admin.search_count('ir.module.config_wizard.item',
-        [('state', '!=', 'done')]) == 0
+    assert (
+        admin.search_count('ir.module.config_wizard.item', [('state', '!=', 'done')])
+        == 0
+    )
 
 
 def test_core_strings_overridden(server):
@@ -32,19 +33,25 @@ def test_core_strings_overridden(server):
 def test_every_role_has_its_menu(server):
     # R: DESIGN §4
     expected = {
-        'consultant1': '销售信息系统', 'secretary1': '销售信息系统',
-        'manager1': '销售信息系统', 'pm1': '销售信息系统',
-        'gm1': '销售信息系统', 'research1': '研究院',
-        'channel1': '渠道端 CRM', 'loyalty1': '渠道端 CRM',
-        'channelmgr1': '渠道端 CRM', 'kam1': '渠道端 CRM',
-        }
+        'consultant1': '销售信息系统',
+        'secretary1': '销售信息系统',
+        'manager1': '销售信息系统',
+        'pm1': '销售信息系统',
+        'gm1': '销售信息系统',
+        'research1': '研究院',
+        'channel1': '渠道端 CRM',
+        'loyalty1': '渠道端 CRM',
+        'channelmgr1': '渠道端 CRM',
+        'kam1': '渠道端 CRM',
+    }
     for login, menu in expected.items():
         client = server.client(login)
-        names = {m['name'] for m in client.search_read(
-                'ir.ui.menu', [('parent', '=', None)], ['name'])}
+        names = {
+            m['name']
+            for m in client.search_read('ir.ui.menu', [('parent', '=', None)], ['name'])
+        }
         assert menu in names, (login, names)
     consultant = server.client('consultant1')
-    names = {m['name'] for m in consultant.search_read(
-            'ir.ui.menu', [], ['name'])}
+    names = {m['name'] for m in consultant.search_read('ir.ui.menu', [], ['name'])}
     assert '回款指标' not in names
     assert '设置' not in names

@@ -1,4 +1,5 @@
 """Idle lock, login throttling and session end on password change (S2.1, C1.1)."""
+
 import datetime as dt
 
 import pytest
@@ -17,7 +18,8 @@ def age_sessions(server, login, minutes):
     server.sql(
         'UPDATE ir_session SET write_date = %s, create_date = %s '
         'WHERE create_uid = (SELECT id FROM res_user WHERE login = %s)',
-        (past, past, login))
+        (past, past, login),
+    )
 
 
 def test_idle_session_refused_then_fresh_login(server):
@@ -27,8 +29,9 @@ def test_idle_session_refused_then_fresh_login(server):
     assert client.search_count('lieye.project', []) == 1
 
     age_sessions(server, 'consultant2', 14)
-    assert client.search_count('lieye.project', []) == 1, \
+    assert client.search_count('lieye.project', []) == 1, (
         'a session used 14 minutes ago is still valid'
+    )
 
     age_sessions(server, 'consultant2', 16)
     with pytest.raises(HTTPError) as info:
@@ -51,11 +54,9 @@ def test_idle_time_set_by_administrator(server):
     with pytest.raises(RPCError):
         client.write('lieye.configuration', [1], {'idle_timeout': 600})
     with pytest.raises(RPCError):
-        server.client('gm1').write(
-            'lieye.configuration', [1], {'idle_timeout': 600})
+        server.client('gm1').write('lieye.configuration', [1], {'idle_timeout': 600})
     with pytest.raises(RPCError) as info:
-        server.client('admin').write(
-            'lieye.configuration', [1], {'idle_timeout': 0})
+        server.client('admin').write('lieye.configuration', [1], {'idle_timeout': 0})
     assert '空闲锁定时间' in info.value.message
     set_idle_minutes(server, 30)
 

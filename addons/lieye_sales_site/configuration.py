@@ -13,12 +13,13 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     __name__ = 'lieye.configuration'
 
     idle_timeout = fields.Integer(
-        "Idle Lock (minutes)", required=True,
+        "Idle Lock (minutes)",
+        required=True,
         domain=[('idle_timeout', '>=', 1), ('idle_timeout', '<=', 24 * 60)],
         help="After this many minutes without any action the window locks "
-        "and the user must enter the password again.")
-    _idle_timeout_cache = Cache(
-        __name__ + '.get_idle_timeout', context=False)
+        "and the user must enter the password again.",
+    )
+    _idle_timeout_cache = Cache(__name__ + '.get_idle_timeout', context=False)
 
     @classmethod
     def default_idle_timeout(cls):

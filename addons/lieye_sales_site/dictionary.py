@@ -2,7 +2,13 @@
 # of this repository contains the full copyright notices and license terms.
 from trytond.i18n import gettext
 from trytond.model import (
-    DeactivableMixin, Index, ModelSQL, ModelView, fields, sequence_ordered)
+    DeactivableMixin,
+    Index,
+    ModelSQL,
+    ModelView,
+    fields,
+    sequence_ordered,
+)
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool
 from trytond.wizard import StateTransition, Wizard
@@ -23,29 +29,42 @@ CATEGORIES = [
     ('grade', "Customer Grade"),
     ('followup_method', "Follow-up Method"),
     ('member_tier', "Member Tier"),
-    ]
+]
 
 
 class Dictionary(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     "Dictionary value (字典)"
+
     __name__ = 'lieye.dictionary'
 
     category = fields.Selection(CATEGORIES, "Category", required=True)
     category_string = category.translated('category')
-    code = fields.Char("Code", required=True, strip=True,
-        help="Stable key of the value; keep it when the label changes.")
+    code = fields.Char(
+        "Code",
+        required=True,
+        strip=True,
+        help="Stable key of the value; keep it when the label changes.",
+    )
     name = fields.Char("Label", required=True)
-    project = fields.Many2One('lieye.project', "Project", ondelete='CASCADE',
-        help="Leave empty for the global value that new projects copy.")
+    project = fields.Many2One(
+        'lieye.project',
+        "Project",
+        ondelete='CASCADE',
+        help="Leave empty for the global value that new projects copy.",
+    )
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        cls._sql_indexes.add(Index(t,
+        cls._sql_indexes.add(
+            Index(
+                t,
                 (t.project, Index.Equality()),
                 (t.category, Index.Equality()),
-                (t.code, Index.Equality())))
+                (t.code, Index.Equality()),
+            )
+        )
         cls._order.insert(0, ('category', 'ASC'))
         cls._order.insert(0, ('project', 'ASC NULLS FIRST'))
 
@@ -59,36 +78,48 @@ class Dictionary(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         # A SQL unique constraint would let several global values share a
         # code because NULL projects are distinct.
         project = self.project.id if self.project else None
-        duplicates = self.search([
+        duplicates = self.search(
+            [
                 ('project', '=', project),
                 ('category', '=', self.category),
                 ('code', '=', self.code),
                 ('id', '!=', self.id),
                 ('active', 'in', [True, False]),
-                ], limit=1)
+            ],
+            limit=1,
+        )
         if duplicates:
-            raise ValidationError(gettext(
+            raise ValidationError(
+                gettext(
                     'lieye_sales_site.msg_dictionary_code_unique',
-                    category=self.category_string, code=self.code))
+                    category=self.category_string,
+                    code=self.code,
+                )
+            )
 
     @classmethod
     def values_for(cls, project, category):
         """Return the active values of category for project:
         the project's own copy if it has one, otherwise the global set"""
-        values = cls.search([
+        values = cls.search(
+            [
                 ('project', '=', project.id if project else None),
                 ('category', '=', category),
-                ])
+            ]
+        )
         if not values and project:
-            values = cls.search([
+            values = cls.search(
+                [
                     ('project', '=', None),
                     ('category', '=', category),
-                    ])
+                ]
+            )
         return values
 
 
 class CopyDictionaries(Wizard):
     "Copy the global dictionaries into a project"
+
     __name__ = 'lieye.project.copy_dictionaries'
 
     start = StateTransition()
@@ -97,13 +128,24 @@ class CopyDictionaries(Wizard):
         pool = Pool()
         Dictionary = pool.get('lieye.dictionary')
         for project in self.records:
-            existing = {(d.category, d.code) for d in Dictionary.search([
+            existing = {
+                (d.category, d.code)
+                for d in Dictionary.search(
+                    [
                         ('project', '=', project.id),
                         ('active', 'in', [True, False]),
-                        ])}
-            to_copy = [d for d in Dictionary.search([
+                    ]
+                )
+            }
+            to_copy = [
+                d
+                for d in Dictionary.search(
+                    [
                         ('project', '=', None),
-                        ]) if (d.category, d.code) not in existing]
+                    ]
+                )
+                if (d.category, d.code) not in existing
+            ]
             Dictionary.copy(to_copy, default={'project': project.id})
         return 'end'
 

@@ -21,7 +21,7 @@ ORIENTATIONS = [
     ('SW', "South-West"),
     ('NE', "North-East"),
     ('NW', "North-West"),
-    ]
+]
 CENT = Decimal('0.01')
 
 
@@ -32,21 +32,35 @@ def room_code(building_code, floor, unit_number):
 
 class Building(ModelSQL, ModelView):
     "Building (楼栋)"
+
     __name__ = 'lieye.building'
     _history = True
 
     project = fields.Many2One(
-        'lieye.project', "Project", required=True, ondelete='CASCADE')
-    code = fields.Char("Code", required=True, strip=True,
-        help="Short code used in room numbers, for example 3 for 3-1502.")
+        'lieye.project', "Project", required=True, ondelete='CASCADE'
+    )
+    code = fields.Char(
+        "Code",
+        required=True,
+        strip=True,
+        help="Short code used in room numbers, for example 3 for 3-1502.",
+    )
     name = fields.Char("Name", required=True)
-    floors = fields.Integer("Floors", required=True,
-        domain=[('floors', '>=', 1), ('floors', '<=', 200)])
-    units_per_floor = fields.Integer("Units per Floor", required=True,
-        domain=[('units_per_floor', '>=', 1), ('units_per_floor', '<=', 99)])
-    units = fields.One2Many('lieye.building.unit', 'building', "Unit Pattern",
+    floors = fields.Integer(
+        "Floors", required=True, domain=[('floors', '>=', 1), ('floors', '<=', 200)]
+    )
+    units_per_floor = fields.Integer(
+        "Units per Floor",
+        required=True,
+        domain=[('units_per_floor', '>=', 1), ('units_per_floor', '<=', 99)],
+    )
+    units = fields.One2Many(
+        'lieye.building.unit',
+        'building',
+        "Unit Pattern",
         help="Unit type, area and base price of each unit number, "
-        "used to generate the rooms of every floor.")
+        "used to generate the rooms of every floor.",
+    )
     rooms = fields.One2Many('lieye.room', 'building', "Rooms", readonly=True)
 
     @classmethod
@@ -55,13 +69,18 @@ class Building(ModelSQL, ModelView):
         cls.__access__.add('project')
         t = cls.__table__()
         cls._sql_constraints = [
-            ('code_unique', Unique(t, t.project, t.code),
-                'lieye_sales_site.msg_building_code_unique'),
-            ]
+            (
+                'code_unique',
+                Unique(t, t.project, t.code),
+                'lieye_sales_site.msg_building_code_unique',
+            ),
+        ]
         cls._order[0:0] = [('project', 'ASC'), ('code', 'ASC')]
-        cls._buttons.update({
+        cls._buttons.update(
+            {
                 'generate_rooms': {},
-                })
+            }
+        )
 
     def get_rec_name(self, name):
         return self.name
@@ -70,10 +89,11 @@ class Building(ModelSQL, ModelView):
     def search_rec_name(cls, name, clause):
         _, operator, operand, *extra = clause
         bool_op = 'AND' if operator.startswith(('!', 'not ')) else 'OR'
-        return [bool_op,
+        return [
+            bool_op,
             ('code', operator, operand, *extra),
             ('name', operator, operand, *extra),
-            ]
+        ]
 
     @classmethod
     @ModelView.button_action('lieye_sales_site.wizard_generate_rooms')
@@ -91,23 +111,36 @@ class Building(ModelSQL, ModelView):
 
 class BuildingUnit(ModelSQL, ModelView):
     "Unit of a building floor pattern"
+
     __name__ = 'lieye.building.unit'
 
     building = fields.Many2One(
-        'lieye.building', "Building", required=True, ondelete='CASCADE')
-    unit_number = fields.Integer("Unit Number", required=True,
-        domain=[('unit_number', '>=', 1)])
-    unit_type = fields.Many2One('lieye.unit_type', "Unit Type",
-        domain=[('project', '=', Eval('_parent_building', {}).get('project', -1))])
-    building_area = fields.Numeric("Building Area (m²)", digits=(16, 2),
-        domain=['OR', ('building_area', '=', None), ('building_area', '>', 0)])
-    inner_area = fields.Numeric("Inner Area (m²)", digits=(16, 2),
-        domain=['OR', ('inner_area', '=', None), ('inner_area', '>', 0)])
+        'lieye.building', "Building", required=True, ondelete='CASCADE'
+    )
+    unit_number = fields.Integer(
+        "Unit Number", required=True, domain=[('unit_number', '>=', 1)]
+    )
+    unit_type = fields.Many2One(
+        'lieye.unit_type',
+        "Unit Type",
+        domain=[('project', '=', Eval('_parent_building', {}).get('project', -1))],
+    )
+    building_area = fields.Numeric(
+        "Building Area (m²)",
+        digits=(16, 2),
+        domain=['OR', ('building_area', '=', None), ('building_area', '>', 0)],
+    )
+    inner_area = fields.Numeric(
+        "Inner Area (m²)",
+        digits=(16, 2),
+        domain=['OR', ('inner_area', '=', None), ('inner_area', '>', 0)],
+    )
     orientation = fields.Selection(ORIENTATIONS, "Orientation")
     base_unit_price = fields.Numeric(
-        "Base Unit Price (CNY/m²)", digits=(16, 2),
-        domain=['OR', ('base_unit_price', '=', None),
-            ('base_unit_price', '>=', 0)])
+        "Base Unit Price (CNY/m²)",
+        digits=(16, 2),
+        domain=['OR', ('base_unit_price', '=', None), ('base_unit_price', '>=', 0)],
+    )
 
     @classmethod
     def __setup__(cls):
@@ -115,55 +148,87 @@ class BuildingUnit(ModelSQL, ModelView):
         cls.__access__.add('building')
         t = cls.__table__()
         cls._sql_constraints = [
-            ('number_unique', Unique(t, t.building, t.unit_number),
-                'lieye_sales_site.msg_building_unit_unique'),
-            ]
+            (
+                'number_unique',
+                Unique(t, t.building, t.unit_number),
+                'lieye_sales_site.msg_building_unit_unique',
+            ),
+        ]
         cls._order.insert(0, ('unit_number', 'ASC'))
 
     def check_number(self):
         if self.unit_number > self.building.units_per_floor:
-            raise InventoryError(gettext(
+            raise InventoryError(
+                gettext(
                     'lieye_sales_site.msg_unit_number_out_of_range',
                     number=self.unit_number,
                     building=self.building.rec_name,
-                    units=self.building.units_per_floor))
+                    units=self.building.units_per_floor,
+                )
+            )
 
 
 class Room(ModelSQL, ModelView):
     "Room (房源)"
+
     __name__ = 'lieye.room'
     _history = True
 
     building = fields.Many2One(
-        'lieye.building', "Building", required=True, ondelete='CASCADE')
+        'lieye.building', "Building", required=True, ondelete='CASCADE'
+    )
     project = fields.Many2One(
-        'lieye.project', "Project", required=True, readonly=True,
-        ondelete='CASCADE')
-    floor = fields.Integer("Floor", required=True,
-        domain=[('floor', '>=', 1)])
-    unit_number = fields.Integer("Unit Number", required=True,
-        domain=[('unit_number', '>=', 1)])
-    code = fields.Char("Room Code", required=True, strip=True,
-        help="Displayed room number, for example 3-1502.")
-    unit_type = fields.Many2One('lieye.unit_type', "Unit Type",
-        domain=[('project', '=', Eval('project', -1))])
-    building_area = fields.Numeric("Building Area (m²)", digits=(16, 2),
-        domain=['OR', ('building_area', '=', None), ('building_area', '>', 0)])
-    inner_area = fields.Numeric("Inner Area (m²)", digits=(16, 2),
-        domain=['OR', ('inner_area', '=', None), ('inner_area', '>', 0),
-            ])
+        'lieye.project', "Project", required=True, readonly=True, ondelete='CASCADE'
+    )
+    floor = fields.Integer("Floor", required=True, domain=[('floor', '>=', 1)])
+    unit_number = fields.Integer(
+        "Unit Number", required=True, domain=[('unit_number', '>=', 1)]
+    )
+    code = fields.Char(
+        "Room Code",
+        required=True,
+        strip=True,
+        help="Displayed room number, for example 3-1502.",
+    )
+    unit_type = fields.Many2One(
+        'lieye.unit_type', "Unit Type", domain=[('project', '=', Eval('project', -1))]
+    )
+    building_area = fields.Numeric(
+        "Building Area (m²)",
+        digits=(16, 2),
+        domain=['OR', ('building_area', '=', None), ('building_area', '>', 0)],
+    )
+    inner_area = fields.Numeric(
+        "Inner Area (m²)",
+        digits=(16, 2),
+        domain=[
+            'OR',
+            ('inner_area', '=', None),
+            ('inner_area', '>', 0),
+        ],
+    )
     list_unit_price = fields.Numeric(
-        "List Unit Price (CNY/m²)", digits=(16, 2),
-        domain=['OR', ('list_unit_price', '=', None),
-            ('list_unit_price', '>=', 0)])
-    list_total = fields.Numeric("List Total (CNY)", digits=(16, 2),
-        domain=['OR', ('list_total', '=', None), ('list_total', '>=', 0)])
+        "List Unit Price (CNY/m²)",
+        digits=(16, 2),
+        domain=['OR', ('list_unit_price', '=', None), ('list_unit_price', '>=', 0)],
+    )
+    list_total = fields.Numeric(
+        "List Total (CNY)",
+        digits=(16, 2),
+        domain=['OR', ('list_total', '=', None), ('list_total', '>=', 0)],
+    )
     orientation = fields.Selection(ORIENTATIONS, "Orientation")
-    state = fields.Selection([
+    state = fields.Selection(
+        [
             ('available', "Available"),
             ('reserved', "Reserved"),
             ('sold', "Sold"),
-            ], "State", readonly=True, required=True, sort=False)
+        ],
+        "State",
+        readonly=True,
+        required=True,
+        sort=False,
+    )
 
     @classmethod
     def __setup__(cls):
@@ -171,15 +236,25 @@ class Room(ModelSQL, ModelView):
         cls.__access__.add('project')
         t = cls.__table__()
         cls._sql_constraints = [
-            ('code_unique', Unique(t, t.project, t.code),
-                'lieye_sales_site.msg_room_code_unique'),
-            ('position_unique', Unique(t, t.building, t.floor, t.unit_number),
-                'lieye_sales_site.msg_room_position_unique'),
-            ]
-        cls._sql_indexes.add(Index(t,
-                (t.project, Index.Equality()), (t.state, Index.Equality())))
+            (
+                'code_unique',
+                Unique(t, t.project, t.code),
+                'lieye_sales_site.msg_room_code_unique',
+            ),
+            (
+                'position_unique',
+                Unique(t, t.building, t.floor, t.unit_number),
+                'lieye_sales_site.msg_room_position_unique',
+            ),
+        ]
+        cls._sql_indexes.add(
+            Index(t, (t.project, Index.Equality()), (t.state, Index.Equality()))
+        )
         cls._order[0:0] = [
-            ('building', 'ASC'), ('floor', 'ASC'), ('unit_number', 'ASC')]
+            ('building', 'ASC'),
+            ('floor', 'ASC'),
+            ('unit_number', 'ASC'),
+        ]
 
     @classmethod
     def default_state(cls):
@@ -194,8 +269,7 @@ class Room(ModelSQL, ModelView):
         if self.building_area and self.list_unit_price is not None:
             return (self.building_area * self.list_unit_price).quantize(CENT)
 
-    @fields.depends(
-        'building', 'floor', 'unit_number', '_parent_building.code')
+    @fields.depends('building', 'floor', 'unit_number', '_parent_building.code')
     def on_change_with_code(self):
         if self.building and self.floor and self.unit_number:
             return room_code(self.building.code, self.floor, self.unit_number)
@@ -214,22 +288,50 @@ class Room(ModelSQL, ModelView):
     def get_rec_name(self, name):
         return self.code
 
+    @classmethod
+    def validate_fields(cls, rooms, field_names):
+        super().validate_fields(rooms, field_names)
+        if field_names & {'building', 'floor', 'unit_number'}:
+            for room in rooms:
+                room.check_position()
+
+    def check_position(self):
+        building = self.building
+        if self.floor > building.floors or self.unit_number > building.units_per_floor:
+            raise InventoryError(
+                gettext(
+                    'lieye_sales_site.msg_room_outside_building',
+                    room=self.code,
+                    building=building.rec_name,
+                    floors=building.floors,
+                    units=building.units_per_floor,
+                )
+            )
+
 
 class GenerateRoomsStart(ModelView):
     "Generate rooms"
+
     __name__ = 'lieye.building.generate_rooms.start'
 
     building = fields.Many2One('lieye.building', "Building", readonly=True)
-    floor_from = fields.Integer("From Floor", required=True,
-        domain=[('floor_from', '>=', 1)])
-    floor_to = fields.Integer("To Floor", required=True,
-        domain=[('floor_to', '>=', Eval('floor_from', 1))])
-    skip_floors = fields.Char("Skipped Floors",
+    floor_from = fields.Integer(
+        "From Floor", required=True, domain=[('floor_from', '>=', 1)]
+    )
+    floor_to = fields.Integer(
+        "To Floor", required=True, domain=[('floor_to', '>=', Eval('floor_from', 1))]
+    )
+    skip_floors = fields.Char(
+        "Skipped Floors",
         help="Floor numbers without rooms, separated by commas "
-        "(for example refuge floors).")
+        "(for example refuge floors).",
+    )
     floor_price_step = fields.Numeric(
-        "Price Step per Floor (CNY/m²)", digits=(16, 2), required=True,
-        help="Added to the base unit price for every floor above the first.")
+        "Price Step per Floor (CNY/m²)",
+        digits=(16, 2),
+        required=True,
+        help="Added to the base unit price for every floor above the first.",
+    )
 
     @classmethod
     def default_floor_price_step(cls):
@@ -238,13 +340,17 @@ class GenerateRoomsStart(ModelView):
 
 class GenerateRooms(Wizard):
     "Generate rooms"
+
     __name__ = 'lieye.building.generate_rooms'
 
-    start = StateView('lieye.building.generate_rooms.start',
-        'lieye_sales_site.building_generate_rooms_start_view_form', [
+    start = StateView(
+        'lieye.building.generate_rooms.start',
+        'lieye_sales_site.building_generate_rooms_start_view_form',
+        [
             Button("Cancel", 'end', 'tryton-cancel'),
             Button("Generate", 'generate', 'tryton-ok', default=True),
-            ])
+        ],
+    )
     generate = StateTransition()
 
     def default_start(self, fields):
@@ -252,7 +358,7 @@ class GenerateRooms(Wizard):
             'building': self.record.id,
             'floor_from': 1,
             'floor_to': self.record.floors,
-            }
+        }
 
     def skipped_floors(self):
         skipped = set()
@@ -261,9 +367,9 @@ class GenerateRooms(Wizard):
             if not part:
                 continue
             if not part.isdigit():
-                raise InventoryError(gettext(
-                        'lieye_sales_site.msg_skip_floors_invalid',
-                        value=part))
+                raise InventoryError(
+                    gettext('lieye_sales_site.msg_skip_floors_invalid', value=part)
+                )
             skipped.add(int(part))
         return skipped
 
@@ -272,13 +378,22 @@ class GenerateRooms(Wizard):
         Room = pool.get('lieye.room')
         building = self.record
         if self.start.floor_to > building.floors:
-            raise InventoryError(gettext(
+            raise InventoryError(
+                gettext(
                     'lieye_sales_site.msg_floor_out_of_range',
-                    building=building.rec_name, floors=building.floors))
+                    building=building.rec_name,
+                    floors=building.floors,
+                )
+            )
         skipped = self.skipped_floors()
-        existing = {(r.floor, r.unit_number) for r in Room.search([
+        existing = {
+            (r.floor, r.unit_number)
+            for r in Room.search(
+                [
                     ('building', '=', building.id),
-                    ])}
+                ]
+            )
+        }
         patterns = {u.unit_number: u for u in building.units}
         to_create = []
         for floor in range(self.start.floor_from, self.start.floor_to + 1):
@@ -287,8 +402,9 @@ class GenerateRooms(Wizard):
             for number in range(1, building.units_per_floor + 1):
                 if (floor, number) in existing:
                     continue
-                to_create.append(self.room_values(
-                        building, floor, number, patterns.get(number)))
+                to_create.append(
+                    self.room_values(building, floor, number, patterns.get(number))
+                )
         Room.create(to_create)
         return 'end'
 
@@ -298,22 +414,26 @@ class GenerateRooms(Wizard):
             'floor': floor,
             'unit_number': number,
             'code': room_code(building.code, floor, number),
-            }
+        }
         if pattern:
-            values.update({
+            values.update(
+                {
                     'unit_type': pattern.unit_type and pattern.unit_type.id,
                     'building_area': pattern.building_area,
                     'inner_area': pattern.inner_area,
                     'orientation': pattern.orientation,
-                    })
+                }
+            )
             if pattern.base_unit_price is not None:
-                price = (pattern.base_unit_price
-                    + (floor - self.start.floor_from)
-                    * self.start.floor_price_step)
+                price = (
+                    pattern.base_unit_price
+                    + (floor - self.start.floor_from) * self.start.floor_price_step
+                )
                 values['list_unit_price'] = price
                 if pattern.building_area:
-                    values['list_total'] = (
-                        price * pattern.building_area).quantize(CENT)
+                    values['list_total'] = (price * pattern.building_area).quantize(
+                        CENT
+                    )
         return values
 
     def end(self):

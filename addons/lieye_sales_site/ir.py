@@ -14,7 +14,8 @@ class Rule(metaclass=PoolMeta):
         super().__setup__()
         cls.domain.help += (
             '\n- "lieye_projects" as list of ids of the projects '
-            'the current user is a member of')
+            'the current user is a member of'
+        )
 
     @classmethod
     def _get_cache_key(cls, model_names):
@@ -50,13 +51,16 @@ class Session(metaclass=PoolMeta):
         if not idle_timeout:
             return find
         with without_check_access():
-            sessions = cls.search([
+            sessions = cls.search(
+                [
                     ('create_uid', '=', user),
                     ('key', '=', key),
-                    ], limit=1)
+                ],
+                limit=1,
+            )
         if not sessions:
             return None
-        session, = sessions
+        (session,) = sessions
         if dt.datetime.now() - session.last_modified_at > idle_timeout:
             cls.delete([session])
             return False

@@ -1,11 +1,17 @@
 # This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
 from sql.aggregate import Count
-
 from trytond.i18n import gettext
 from trytond.model import (
-    DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow,
-    fields, sequence_ordered)
+    DeactivableMixin,
+    Index,
+    ModelSQL,
+    ModelView,
+    Unique,
+    Workflow,
+    fields,
+    sequence_ordered,
+)
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice, reduce_ids
@@ -19,32 +25,41 @@ ROLES = [
     ('sales_manager', "Sales Manager"),
     ('project_manager', "Project Manager"),
     ('channel', "Channel Staff"),
-    ]
+]
 
 
 class Project(Workflow, ModelSQL, ModelView):
     "Sales site (project)"
+
     __name__ = 'lieye.project'
     _history = True
 
     code = fields.Char("Code", required=True, strip=True)
     name = fields.Char("Name", required=True, translate=False)
-    developer = fields.Many2One(
-        'party.party', "Developer", ondelete='RESTRICT')
+    developer = fields.Many2One('party.party', "Developer", ondelete='RESTRICT')
     address = fields.Char("Address")
-    decoration_standard = fields.Selection([
+    decoration_standard = fields.Selection(
+        [
             (None, ""),
             ('shell', "Shell (毛坯)"),
             ('simple', "Simple Decoration"),
             ('fine', "Fine Decoration"),
             ('luxury', "Luxury Decoration"),
-            ], "Decoration Standard")
+        ],
+        "Decoration Standard",
+    )
     decoration_note = fields.Text("Decoration Details")
     sales_start = fields.Date("Sales Start")
-    state = fields.Selection([
+    state = fields.Selection(
+        [
             ('preparing', "Preparing"),
             ('selling', "Selling"),
-            ], "State", readonly=True, required=True, sort=False)
+        ],
+        "State",
+        readonly=True,
+        required=True,
+        sort=False,
+    )
     members = fields.One2Many('lieye.project.member', 'project', "Team")
     unit_types = fields.One2Many('lieye.unit_type', 'project', "Unit Types")
     buildings = fields.One2Many('lieye.building', 'project', "Buildings")
@@ -56,17 +71,23 @@ class Project(Workflow, ModelSQL, ModelView):
         super().__setup__()
         t = cls.__table__()
         cls._sql_constraints = [
-            ('code_unique', Unique(t, t.code), 'lieye_sales_site.msg_project_code_unique'),
-            ]
+            (
+                'code_unique',
+                Unique(t, t.code),
+                'lieye_sales_site.msg_project_code_unique',
+            ),
+        ]
         cls._order.insert(0, ('code', 'ASC'))
         cls._transitions |= {('preparing', 'selling')}
-        cls._buttons.update({
+        cls._buttons.update(
+            {
                 'start_selling': {
                     'invisible': Eval('state') != 'preparing',
                     'depends': ['state'],
-                    },
+                },
                 'copy_dictionaries': {},
-                })
+            }
+        )
 
     @classmethod
     def default_state(cls):
@@ -82,10 +103,11 @@ class Project(Workflow, ModelSQL, ModelView):
             bool_op = 'AND'
         else:
             bool_op = 'OR'
-        return [bool_op,
+        return [
+            bool_op,
             ('code', operator, operand, *extra),
             ('name', operator, operand, *extra),
-            ]
+        ]
 
     @classmethod
     def get_room_count(cls, projects, name):
@@ -95,9 +117,14 @@ class Project(Workflow, ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         counts = dict.fromkeys((p.id for p in projects), 0)
         for sub_ids in grouped_slice(counts):
-            cursor.execute(*room.select(room.project, Count(room.id),
+            cursor.execute(
+                *room.select(
+                    room.project,
+                    Count(room.id),
                     where=reduce_ids(room.project, sub_ids),
-                    group_by=[room.project]))
+                    group_by=[room.project],
+                )
+            )
             counts.update(cursor)
         return counts
 
@@ -115,11 +142,13 @@ class Project(Workflow, ModelSQL, ModelView):
 
 class Member(DeactivableMixin, ModelSQL, ModelView):
     "Project team member"
+
     __name__ = 'lieye.project.member'
     _history = True
 
     project = fields.Many2One(
-        'lieye.project', "Project", required=True, ondelete='CASCADE')
+        'lieye.project', "Project", required=True, ondelete='CASCADE'
+    )
     user = fields.Many2One('res.user', "User", required=True, ondelete='RESTRICT')
     role = fields.Selection(ROLES, "Role", required=True)
     role_string = role.translated('role')
@@ -130,9 +159,12 @@ class Member(DeactivableMixin, ModelSQL, ModelView):
         cls.__access__.add('project')
         t = cls.__table__()
         cls._sql_constraints = [
-            ('user_role_unique', Unique(t, t.project, t.user, t.role),
-                'lieye_sales_site.msg_member_unique'),
-            ]
+            (
+                'user_role_unique',
+                Unique(t, t.project, t.user, t.role),
+                'lieye_sales_site.msg_member_unique',
+            ),
+        ]
         cls._sql_indexes.add(Index(t, (t.user, Index.Equality())))
 
     def get_rec_name(self, name):
@@ -150,15 +182,25 @@ class Member(DeactivableMixin, ModelSQL, ModelView):
 
 class UnitType(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     "Unit type (户型)"
+
     __name__ = 'lieye.unit_type'
 
     project = fields.Many2One(
-        'lieye.project', "Project", required=True, ondelete='CASCADE')
+        'lieye.project', "Project", required=True, ondelete='CASCADE'
+    )
     name = fields.Char("Name", required=True)
     layout = fields.Char("Layout", help="For example 3室2厅2卫.")
-    area_min = fields.Numeric("Area From (m²)", digits=(16, 2),
-        domain=[If(Eval('area_min') & Eval('area_max'),
-                ('area_min', '<=', Eval('area_max')), ())])
+    area_min = fields.Numeric(
+        "Area From (m²)",
+        digits=(16, 2),
+        domain=[
+            If(
+                Eval('area_min') & Eval('area_max'),
+                ('area_min', '<=', Eval('area_max')),
+                (),
+            )
+        ],
+    )
     area_max = fields.Numeric("Area To (m²)", digits=(16, 2))
 
     @classmethod
@@ -167,9 +209,12 @@ class UnitType(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         cls.__access__.add('project')
         t = cls.__table__()
         cls._sql_constraints = [
-            ('name_unique', Unique(t, t.project, t.name),
-                'lieye_sales_site.msg_unit_type_unique'),
-            ]
+            (
+                'name_unique',
+                Unique(t, t.project, t.name),
+                'lieye_sales_site.msg_unit_type_unique',
+            ),
+        ]
 
     def get_rec_name(self, name):
         if self.layout:
@@ -179,16 +224,20 @@ class UnitType(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
 
 class Target(ModelSQL, ModelView):
     "Collection target (回款指标)"
+
     __name__ = 'lieye.project.target'
     _history = True
 
     project = fields.Many2One(
-        'lieye.project', "Project", required=True, ondelete='CASCADE')
+        'lieye.project', "Project", required=True, ondelete='CASCADE'
+    )
     period_start = fields.Date("From", required=True)
-    period_end = fields.Date("To", required=True,
-        domain=[('period_end', '>=', Eval('period_start', None))])
-    amount = fields.Numeric("Amount (CNY)", digits=(16, 2), required=True,
-        domain=[('amount', '>', 0)])
+    period_end = fields.Date(
+        "To", required=True, domain=[('period_end', '>=', Eval('period_start', None))]
+    )
+    amount = fields.Numeric(
+        "Amount (CNY)", digits=(16, 2), required=True, domain=[('amount', '>', 0)]
+    )
     note = fields.Char("Note")
 
     @classmethod
@@ -205,15 +254,21 @@ class Target(ModelSQL, ModelView):
             target.check_overlap()
 
     def check_overlap(self):
-        overlapping = self.search([
+        overlapping = self.search(
+            [
                 ('project', '=', self.project.id),
                 ('id', '!=', self.id),
                 ('period_start', '<=', self.period_end),
                 ('period_end', '>=', self.period_start),
-                ], limit=1)
+            ],
+            limit=1,
+        )
         if overlapping:
-            other, = overlapping
-            raise TargetError(gettext(
+            (other,) = overlapping
+            raise TargetError(
+                gettext(
                     'lieye_sales_site.msg_target_overlap',
                     project=self.project.rec_name,
-                    other=f'{other.period_start} ~ {other.period_end}'))
+                    other=f'{other.period_start} ~ {other.period_end}',
+                )
+            )

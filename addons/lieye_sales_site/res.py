@@ -1,7 +1,6 @@
 # This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
 from sql import Literal
-
 from trytond.cache import Cache
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
@@ -10,8 +9,7 @@ from trytond.transaction import Transaction
 class User(metaclass=PoolMeta):
     __name__ = 'res.user'
 
-    _get_lieye_projects_cache = Cache(
-        __name__ + '.get_lieye_projects', context=False)
+    _get_lieye_projects_cache = Cache(__name__ + '.get_lieye_projects', context=False)
 
     @classmethod
     def get_lieye_projects(cls):
@@ -25,10 +23,12 @@ class User(metaclass=PoolMeta):
             return projects
         member = Member.__table__()
         cursor = transaction.connection.cursor()
-        cursor.execute(*member.select(
+        cursor.execute(
+            *member.select(
                 member.project,
-                where=(member.user == user_id)
-                & (member.active == Literal(True)),
-                group_by=[member.project]))
-        projects = tuple(sorted(p for p, in cursor))
+                where=(member.user == user_id) & (member.active == Literal(True)),
+                group_by=[member.project],
+            )
+        )
+        projects = tuple(sorted(p for (p,) in cursor))
         return cls._get_lieye_projects_cache.set(user_id, projects)

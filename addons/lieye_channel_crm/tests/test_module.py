@@ -5,6 +5,7 @@ from trytond.tests.test_tryton import ModuleTestCase
 
 class LieyeChannelCrmTestCase(ModuleTestCase):
     "Test lieye_channel_crm module"
+
     module = 'lieye_channel_crm'
 
 

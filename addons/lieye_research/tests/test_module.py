@@ -5,6 +5,7 @@ from trytond.tests.test_tryton import ModuleTestCase
 
 class LieyeResearchTestCase(ModuleTestCase):
     "Test lieye_research module"
+
     module = 'lieye_research'
 
 
