@@ -18,7 +18,7 @@ test: setup
 	@scripts/test.sh
 
 bench: setup
-	@.venv/bin/python bench/run.py
+	@source scripts/env.sh && .venv/bin/python -O bench/run.py
 
 lint:
 	@.venv/bin/pre-commit run --all-files
