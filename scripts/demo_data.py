@@ -123,6 +123,143 @@ PROJECTS = {
 }
 
 
+# (key, label, type, section, dimension, stages, required, options,
+#  projects): options are "dictionary:<category>" or inline "code:label" lines.
+QUESTIONS = [
+    ('call_topic', '来电咨询内容', 'char', 'needs', None, ['call'], True, None, None),
+    (
+        'budget_total',
+        '购房总预算（万元）',
+        'integer',
+        'needs',
+        'budget',
+        ['walk_in', 'qualified', 'card_holder'],
+        False,
+        None,
+        None,
+    ),
+    (
+        'household_income',
+        '家庭月收入',
+        'selection',
+        'needs',
+        'income',
+        ['walk_in', 'qualified', 'card_holder', 'subscribed', 'signed'],
+        False,
+        'dictionary:household_income',
+        None,
+    ),
+    (
+        'decision_cycle',
+        '预计购房时间',
+        'selection',
+        'needs',
+        None,
+        ['qualified', 'card_holder'],
+        True,
+        '1m:一个月内\n3m:三个月内\n6m:半年内\nlater:半年以上',
+        None,
+    ),
+    (
+        'current_housing',
+        '现居住房屋',
+        'selection',
+        'residence_work',
+        None,
+        ['walk_in', 'qualified', 'card_holder'],
+        False,
+        'own:自有住房\nrent:租房\nparents:与父母同住',
+        None,
+    ),
+    (
+        'visit_count',
+        '来访次数',
+        'integer',
+        'channel',
+        None,
+        ['walk_in', 'qualified', 'card_holder'],
+        False,
+        None,
+        None,
+    ),
+    (
+        'family_members',
+        '家庭成员人数',
+        'integer',
+        'family',
+        'family_structure',
+        ['walk_in', 'qualified'],
+        True,
+        None,
+        ['DEMO1'],
+    ),
+    (
+        'children_school',
+        '子女就学需求',
+        'boolean',
+        'family',
+        None,
+        ['walk_in', 'qualified'],
+        False,
+        None,
+        ['DEMO1'],
+    ),
+    (
+        'with_elderly',
+        '是否与老人同住',
+        'boolean',
+        'family',
+        None,
+        ['walk_in', 'qualified'],
+        False,
+        None,
+        ['DEMO1'],
+    ),
+]
+
+# project: consultants; each gets customers in every stage and state
+CUSTOMERS = {
+    'DEMO1': ['consultant1', 'consultant2'],
+    'DEMO2': ['consultant3'],
+}
+SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高'
+GIVEN = [
+    '伟',
+    '芳',
+    '娜',
+    '敏',
+    '静',
+    '磊',
+    '洋',
+    '勇',
+    '艳',
+    '杰',
+    '娟',
+    '涛',
+    '明',
+    '超',
+    '秀英',
+    '华',
+    '丹',
+    '平',
+    '刚',
+    '桂英',
+]
+# stage, submitted?
+PIPELINE = [
+    ('call', True),
+    ('call', False),
+    ('walk_in', True),
+    ('walk_in', True),
+    ('walk_in', False),
+    ('qualified', True),
+    ('qualified', False),
+    ('card_holder', True),
+    ('subscribed', True),
+    ('signed', True),
+]
+
+
 def load(database):
     from proteus import Model, config
 
@@ -168,6 +305,9 @@ def load(database):
 
     for code, values in PROJECTS.items():
         load_project(code, values, users)
+    load_questions()
+    for code, consultants in CUSTOMERS.items():
+        load_customers(code, [users[login] for login in consultants])
 
     print('demo data loaded')
 
@@ -291,3 +431,184 @@ def load_project(code, values, users):
     copy = Wizard('lieye.project.copy_dictionaries', [project])
     assert copy.state == 'end'
     project.click('start_selling')
+
+
+def load_questions():
+    from proteus import Model
+
+    Question = Model.get('lieye.question')
+    Project = Model.get('lieye.project')
+    for sequence, (
+        key,
+        label,
+        type_,
+        section,
+        dimension,
+        stages,
+        required,
+        options,
+        projects,
+    ) in enumerate(QUESTIONS, 1):
+        if Question.find([('name', '=', key)]):
+            continue
+        question = Question(
+            name=key,
+            string=label,
+            type_=type_,
+            section=section,
+            dimension=dimension,
+            stages=stages,
+            required=required,
+            sequence=sequence * 10,
+        )
+        if options and options.startswith('dictionary:'):
+            question.dictionary_category = options.split(':', 1)[1]
+        elif options:
+            question.selection = options
+        for code in projects or []:
+            (project,) = Project.find([('code', '=', code)])
+            question.projects.append(Project(project.id))
+        question.save()
+
+
+def load_customers(code, consultants):
+    from proteus import Model
+
+    Project = Model.get('lieye.project')
+    Customer = Model.get('lieye.customer')
+    (project,) = Project.find([('code', '=', code)])
+    if Customer.find([('project', '=', project.id)]):
+        return
+    Dictionary = Model.get('lieye.dictionary')
+    Room = Model.get('lieye.room')
+    rooms = Room.find([('project', '=', project.id)])
+
+    def value(category, index=0):
+        values = Dictionary.find(
+            [('project', '=', project.id), ('category', '=', category)]
+        )
+        return values[index % len(values)]
+
+    today = dt.date.today()
+    serial = {'DEMO1': 0, 'DEMO2': 500}[code]
+    for consultant in consultants:
+        for index, (stage, submit) in enumerate(PIPELINE):
+            serial += 1
+            name = SURNAMES[serial % len(SURNAMES)] + GIVEN[(serial * 7) % len(GIVEN)]
+            customer = Customer(
+                project=project,
+                owner=consultant,
+                intent=['high', 'medium', 'low'][index % 3],
+            )
+            customer.grade = value('grade', index)
+            customer.how_heard = value('how_heard', serial)
+            customer.persons.new(
+                relation='self',
+                name=name,
+                gender='male' if serial % 2 else 'female',
+                phone=f'139{serial:08d}',
+            )
+            if stage in {'subscribed', 'signed'}:
+                customer.persons.new(
+                    relation='spouse',
+                    name=SURNAMES[(serial + 3) % len(SURNAMES)] + '丽',
+                    gender='female',
+                    phone=f'137{serial:08d}',
+                )
+            customer.save()
+            date = today - dt.timedelta(days=(serial * 3) % 60)
+            stages = [
+                'call',
+                'walk_in',
+                'qualified',
+                'card_holder',
+                'subscribed',
+                'signed',
+            ]
+            # A customer reaches its stage through the earlier ones.
+            path = [
+                s
+                for s in stages
+                if stages.index(s) <= stages.index(stage)
+                and s in {'call', 'walk_in', stage}
+                or (stage == 'signed' and s == 'subscribed')
+            ]
+            for step, step_stage in enumerate(path):
+                registration = new_registration(
+                    customer,
+                    step_stage,
+                    date - dt.timedelta(days=2 * (len(path) - step)),
+                    value,
+                    rooms,
+                    serial,
+                    code,
+                )
+                if submit or step < len(path) - 1:
+                    registration.click('submit')
+
+
+def new_registration(customer, stage, date, value, rooms, serial, code):
+    from proteus import Model
+
+    Registration = Model.get('lieye.registration')
+    registration = Registration(
+        project=customer.project,
+        customer=customer,
+        stage=stage,
+        date=date,
+        consultant=customer.owner,
+        grade=customer.grade,
+        intent=customer.intent,
+        how_heard=customer.how_heard,
+    )
+    answers = {}
+    if stage == 'call':
+        answers['call_topic'] = '咨询户型与价格'
+        registration.from_call = False
+    else:
+        registration.residence_district = value('district', serial)
+        registration.residence_place = '江南花园'
+        registration.work_district = value('district', serial + 1)
+        registration.industry = value('industry', serial)
+        registration.position = value('position', serial)
+        registration.purchase_count = value('purchase_count', serial)
+        registration.purpose = value('purpose', serial)
+        registration.area_need = value('area_need', serial)
+        registration.payment_method = value('payment_method', serial)
+        registration.concern_1 = value('concern_factor', serial)
+        registration.concern_2 = value('concern_factor', serial + 1)
+        registration.main_concern = value('concern_factor', serial)
+        registration.from_call = True
+        answers.update(
+            {
+                'budget_total': 200 + (serial % 10) * 30,
+                'household_income': ['10_20k', '20_30k', '30_50k'][serial % 3],
+                'current_housing': 'rent' if serial % 2 else 'own',
+                'visit_count': 1 + serial % 3,
+            }
+        )
+        if code == 'DEMO1':
+            answers['family_members'] = 2 + serial % 4
+            answers['children_school'] = bool(serial % 2)
+    if stage in {'qualified', 'card_holder'}:
+        answers['decision_cycle'] = ['1m', '3m', '6m'][serial % 3]
+    if stage == 'card_holder':
+        registration.card_class = '2' if serial % 2 else '3'
+        registration.card_number = f'VIP{serial:05d}'
+    if stage in {'subscribed', 'signed'}:
+        room = rooms[serial % len(rooms)]
+        registration.room = room
+        registration.area = room.building_area
+        registration.unit_price = room.list_unit_price
+        registration.family_structure = value('family_structure', serial)
+        registration.household_income = value('household_income', serial)
+        registration.buy_reason_1 = value('concern_factor', serial)
+        registration.main_reason = value('concern_factor', serial)
+        if stage == 'subscribed':
+            registration.subscription_date = date
+        else:
+            registration.contract_date = date
+    registration.answers = answers
+    registration.consultant_suggestion = '客户意向明确，建议三日内回访。'
+    registration.save()
+    return registration

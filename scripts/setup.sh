@@ -33,5 +33,19 @@ if [ ! -f var/sao/dist/tryton-sao.js ] || [ ! -d var/sao/node_modules ]; then
     rm -rf "$tmp"
 fi
 
+# The web client's own zh_CN catalogue misses a few strings our users see.
+.venv/bin/python - <<'PY'
+import json
+path = 'var/sao/locale/zh_CN.json'
+catalogue = json.load(open(path, encoding='utf-8'))
+extra = json.load(open('scripts/sao_zh_CN.json', encoding='utf-8'))
+missing = {k: v for k, v in extra.items()
+    if not (catalogue.get(k) or [None, None])[1]}
+if missing:
+    for key, value in missing.items():
+        catalogue[key] = [None, value]
+    json.dump(catalogue, open(path, 'w', encoding='utf-8'), ensure_ascii=False)
+PY
+
 step "Database ${LIEYE_DB_NAME} (${TRYTOND_DATABASE__URI})"
 .venv/bin/python scripts/database.py

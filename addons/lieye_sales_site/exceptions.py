@@ -1,6 +1,6 @@
 # This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 
 
 class InventoryError(ValidationError):
@@ -8,4 +8,28 @@ class InventoryError(ValidationError):
 
 
 class TargetError(ValidationError):
+    pass
+
+
+class PersonError(ValidationError):
+    pass
+
+
+class DuplicateCustomerError(ValidationError):
+    pass
+
+
+class AnswerError(ValidationError):
+    pass
+
+
+class SubmissionError(ValidationError):
+    pass
+
+
+class RegistrationLockedError(AccessError):
+    pass
+
+
+class PersonIdentityLockedError(AccessError):
     pass

@@ -3,7 +3,7 @@
 import datetime as dt
 
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import without_check_access
+from trytond.transaction import Transaction, without_check_access
 
 
 class Rule(metaclass=PoolMeta):
@@ -22,7 +22,7 @@ class Rule(metaclass=PoolMeta):
         pool = Pool()
         User = pool.get('res.user')
         key = super()._get_cache_key(model_names)
-        return (*key, User.get_lieye_projects())
+        return (*key, Transaction().user, User.get_lieye_projects())
 
     @classmethod
     def _get_context(cls, model_name):
@@ -30,6 +30,7 @@ class Rule(metaclass=PoolMeta):
         User = pool.get('res.user')
         context = super()._get_context(model_name)
         context['lieye_projects'] = list(User.get_lieye_projects())
+        context['user_id'] = Transaction().user
         return context
 
 

@@ -13,9 +13,9 @@ from trytond.model import (
     sequence_ordered,
 )
 from trytond.pool import Pool
-from trytond.pyson import Eval, If
+from trytond.pyson import Eval, Id, If
 from trytond.tools import grouped_slice, reduce_ids
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import TargetError
 
@@ -65,6 +65,15 @@ class Project(Workflow, ModelSQL, ModelView):
     buildings = fields.One2Many('lieye.building', 'project', "Buildings")
     targets = fields.One2Many('lieye.project.target', 'project', "Collection Targets")
     room_count = fields.Function(fields.Integer("Rooms"), 'get_room_count')
+    customer_sequence = fields.Many2One(
+        'ir.sequence',
+        "Customer Sequence",
+        readonly=True,
+        ondelete='RESTRICT',
+        domain=[
+            ('sequence_type', '=', Id('lieye_sales_site', 'sequence_type_customer'))
+        ],
+    )
 
     @classmethod
     def __setup__(cls):
@@ -127,6 +136,40 @@ class Project(Workflow, ModelSQL, ModelView):
             )
             counts.update(cursor)
         return counts
+
+    @classmethod
+    def on_modification(cls, mode, projects, field_names=None):
+        super().on_modification(mode, projects, field_names=field_names)
+        if mode == 'create':
+            for project in projects:
+                project.get_customer_sequence()
+
+    def get_customer_sequence(self):
+        "Return the project's customer numbering, created on first use"
+        pool = Pool()
+        Sequence = pool.get('ir.sequence')
+        ModelData = pool.get('ir.model.data')
+        if not self.customer_sequence:
+            with without_check_access():
+                (sequence,) = Sequence.create(
+                    [
+                        {
+                            'name': f'{self.code} 客户编号',
+                            'sequence_type': ModelData.get_id(
+                                'lieye_sales_site', 'sequence_type_customer'
+                            ),
+                            'prefix': f'{self.code}-',
+                            'padding': 5,
+                        }
+                    ]
+                )
+                self.__class__.write([self], {'customer_sequence': sequence.id})
+            self.customer_sequence = sequence
+        return self.customer_sequence
+
+    def next_customer_code(self):
+        with without_check_access():
+            return self.get_customer_sequence().get()
 
     @classmethod
     @ModelView.button

@@ -12,6 +12,17 @@ class User(metaclass=PoolMeta):
     _get_lieye_projects_cache = Cache(__name__ + '.get_lieye_projects', context=False)
 
     @classmethod
+    def get_login(cls, login, parameters):
+        # The web client sends the browser's form of the language (zh-CN)
+        # while messages are stored under Tryton's code (zh_CN): without
+        # this the password prompt and login errors would be in English.
+        language = Transaction().language
+        if language and '-' in language:
+            with Transaction().set_context(language=language.replace('-', '_')):
+                return super().get_login(login, parameters)
+        return super().get_login(login, parameters)
+
+    @classmethod
     def get_lieye_projects(cls):
         "Return a sorted tuple of the ids of the user's active projects"
         pool = Pool()

@@ -1,0 +1,432 @@
+# This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+import phonenumbers
+from sql import Literal
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError as StdnumError
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, fields, sequence_ordered
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction, without_check_access
+
+from .exceptions import DuplicateCustomerError, PersonError, PersonIdentityLockedError
+
+STAGES = [
+    ('call', "Phone Inquiry"),
+    ('walk_in', "Walk-in Prospect"),
+    ('qualified', "Qualified"),
+    ('card_holder', "Card Holder"),
+    ('subscribed', "Subscribed"),
+    ('signed', "Signed"),
+]
+STAGE_RANK = {stage: rank for rank, (stage, _) in enumerate(STAGES)}
+CARD_CLASSES = [
+    (None, ""),
+    ('2', "Class 2"),
+    ('3', "Class 3"),
+]
+INTENTS = [
+    (None, ""),
+    ('high', "High"),
+    ('medium', "Medium"),
+    ('low', "Low"),
+]
+GENDERS = [
+    (None, ""),
+    ('male', "Male"),
+    ('female', "Female"),
+]
+IDENTITY_FIELDS = {
+    'name',
+    'name_declined',
+    'phone',
+    'phone_declined',
+    'id_number',
+    'gender',
+    'birth_date',
+    'customer',
+}
+RELATIONS = [
+    ('self', "Main Contact"),
+    ('spouse', "Spouse"),
+    ('child', "Child"),
+    ('parent', "Parent"),
+    ('relative', "Relative"),
+    ('friend', "Friend"),
+    ('other', "Other"),
+]
+
+
+def normalize_phone(value):
+    """Return the E.164 form of a Chinese mobile or fixed-line number,
+    or raise ValueError"""
+    try:
+        number = phonenumbers.parse(value, 'CN')
+    except phonenumbers.NumberParseException:
+        raise ValueError(value)
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(value)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_id_number(value):
+    "Return the 18-character resident ID number or raise ValueError"
+    try:
+        value = ric.validate(value)
+    except StdnumError:
+        raise ValueError(value)
+    if len(value) != 18:
+        raise ValueError(value)
+    return value
+
+
+def dictionary_domain(category):
+    "Domain of the dictionary values of category for the record's project"
+    return [
+        ('category', '=', category),
+        [
+            'OR',
+            ('project', '=', Eval('project', -1)),
+            ('project', '=', None),
+        ],
+    ]
+
+
+class Customer(ModelSQL, ModelView):
+    "Customer group (客户组)"
+
+    __name__ = 'lieye.customer'
+    _history = True
+
+    project = fields.Many2One(
+        'lieye.project',
+        "Project",
+        required=True,
+        ondelete='RESTRICT',
+        states={'readonly': Eval('id', -1) >= 0},
+    )
+    code = fields.Char("Code", readonly=True)
+    name = fields.Function(fields.Char("Name"), 'get_name', searcher='search_name')
+    owner = fields.Many2One(
+        'res.user',
+        "Consultant",
+        required=True,
+        ondelete='RESTRICT',
+        help="The sales consultant who owns the customer.",
+    )
+    stage = fields.Selection(
+        STAGES,
+        "Stage",
+        readonly=True,
+        required=True,
+        sort=False,
+        help="The highest stage of the submitted registrations.",
+    )
+    card_class = fields.Selection(CARD_CLASSES, "Card Class", readonly=True)
+    grade = fields.Many2One(
+        'lieye.dictionary', "Grade", domain=dictionary_domain('grade')
+    )
+    intent = fields.Selection(INTENTS, "Intent")
+    how_heard = fields.Many2One(
+        'lieye.dictionary', "How They Heard", domain=dictionary_domain('how_heard')
+    )
+    first_contact_date = fields.Date("First Contact", readonly=True)
+    last_followup_date = fields.Date("Last Follow-up", readonly=True)
+    subscription_date = fields.Date(
+        "Subscription Date",
+        readonly=True,
+        help="Date of the first subscription, never overwritten.",
+    )
+    contract_date = fields.Date(
+        "Contract Date",
+        readonly=True,
+        help="Date of the first signed contract, never overwritten.",
+    )
+    persons = fields.One2Many('lieye.customer.person', 'customer', "Persons")
+    registrations = fields.One2Many(
+        'lieye.registration', 'customer', "Registrations", readonly=True
+    )
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update(
+            {
+                Index(t, (t.project, Index.Equality()), (t.owner, Index.Equality())),
+                Index(t, (t.code, Index.Equality(cardinality='high'))),
+            }
+        )
+        cls._order.insert(0, ('create_date', 'DESC'))
+
+    @classmethod
+    def default_owner(cls):
+        return Transaction().user or None
+
+    @classmethod
+    def default_stage(cls):
+        return 'call'
+
+    def get_name(self, name):
+        for person in self.persons:
+            if person.name:
+                return person.name
+        return self.code
+
+    @classmethod
+    def search_name(cls, name, clause):
+        return [
+            'OR',
+            ('code',) + tuple(clause[1:]),
+            ('persons.name',) + tuple(clause[1:]),
+        ]
+
+    def get_rec_name(self, name):
+        if self.name and self.name != self.code:
+            return f'{self.name} ({self.code})'
+        return self.code or ''
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, operand, *extra = clause
+        bool_op = 'AND' if operator.startswith(('!', 'not ')) else 'OR'
+        return [
+            bool_op,
+            ('code', operator, operand, *extra),
+            ('persons.name', operator, operand, *extra),
+            ('persons.phone', operator, operand, *extra),
+        ]
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Project = pool.get('lieye.project')
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and not values.get('code') and values.get('project'):
+            values['code'] = Project(values['project']).next_customer_code()
+        return values
+
+    @classmethod
+    def update_stage(cls, customers, submitting=()):
+        """Set stage, card class and first deal dates from the submitted
+        registrations (and those being submitted); earlier dates are never
+        overwritten (S2.12)"""
+        to_write = []
+        for customer in customers:
+            submitted = [
+                r
+                for r in customer.registrations
+                if r.state != 'draft' or r in submitting
+            ]
+            if not submitted:
+                continue
+            top = max(submitted, key=lambda r: STAGE_RANK[r.stage])
+            values = {}
+            if STAGE_RANK[top.stage] > STAGE_RANK[customer.stage]:
+                values['stage'] = top.stage
+            cards = [r.card_class for r in submitted if r.card_class]
+            if cards and max(cards) != customer.card_class:
+                values['card_class'] = max(cards)
+            for field in ['subscription_date', 'contract_date']:
+                dates = [getattr(r, field) for r in submitted if getattr(r, field)]
+                if dates and not getattr(customer, field):
+                    values[field] = min(dates)
+            dates = [r.date for r in submitted]
+            if (
+                not customer.first_contact_date
+                or min(dates) < customer.first_contact_date
+            ):
+                values['first_contact_date'] = min(dates)
+            if values:
+                to_write.extend(([customer], values))
+        if to_write:
+            with without_check_access():
+                cls.write(*to_write)
+
+
+class Person(sequence_ordered(), ModelSQL, ModelView):
+    "Person of a customer group"
+
+    __name__ = 'lieye.customer.person'
+    _history = True
+
+    customer = fields.Many2One(
+        'lieye.customer', "Customer", required=True, ondelete='CASCADE'
+    )
+    project = fields.Many2One(
+        'lieye.project', "Project", readonly=True, ondelete='RESTRICT'
+    )
+    party = fields.Many2One('party.party', "Party", readonly=True, ondelete='RESTRICT')
+    relation = fields.Selection(RELATIONS, "Relation", required=True)
+    name = fields.Char("Name", states={'required': ~Eval('name_declined', False)})
+    name_declined = fields.Boolean(
+        "Name Declined", help="The customer declined to give a name."
+    )
+    gender = fields.Selection(GENDERS, "Gender")
+    birth_date = fields.Date("Birth Date")
+    age_band = fields.Many2One(
+        'lieye.dictionary',
+        "Age Band",
+        domain=[
+            ('category', '=', 'age_band'),
+            ['OR', ('project', '=', Eval('project', -1)), ('project', '=', None)],
+        ],
+    )
+    phone = fields.Char(
+        "Phone",
+        states={'required': ~Eval('phone_declined', False)},
+        help="Mobile or fixed-line number; stored in international form.",
+    )
+    phone_declined = fields.Boolean(
+        "Phone Declined", help="The customer declined to give a phone number."
+    )
+    id_number = fields.Char("ID Number", help="18-digit resident identity card number.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('customer')
+        t = cls.__table__()
+        cls._sql_indexes.update(
+            {
+                Index(
+                    t,
+                    (t.phone, Index.Equality(cardinality='high')),
+                    (t.project, Index.Equality()),
+                    where=t.phone != Literal(None),
+                ),
+                Index(
+                    t,
+                    (t.id_number, Index.Equality(cardinality='high')),
+                    (t.project, Index.Equality()),
+                    where=t.id_number != Literal(None),
+                ),
+                Index(t, (t.name, Index.Similarity())),
+            }
+        )
+
+    @classmethod
+    def default_relation(cls):
+        return 'self'
+
+    def get_rec_name(self, name):
+        return self.name or gettext('lieye_sales_site.msg_person_no_name')
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Customer = pool.get('lieye.customer')
+        values = super().preprocess_values(mode, values)
+        for field, normalize, message in [
+            ('phone', normalize_phone, 'msg_phone_invalid'),
+            ('id_number', normalize_id_number, 'msg_id_number_invalid'),
+        ]:
+            if values.get(field):
+                try:
+                    values[field] = normalize(values[field])
+                except ValueError:
+                    raise PersonError(
+                        gettext(f'lieye_sales_site.{message}', value=values[field])
+                    )
+            elif field in values:
+                values[field] = None
+        if values.get('phone_declined'):
+            values['phone'] = None
+        if values.get('name_declined'):
+            values['name'] = None
+        if values.get('customer') is not None:
+            values['project'] = Customer(values['customer']).project.id
+        return values
+
+    @classmethod
+    def create(cls, vlist):
+        pool = Pool()
+        Party = pool.get('party.party')
+        persons = super().create(vlist)
+        # Every person is a party so that later interfaces (HR, finance,
+        # customer service) and the party tools (merge, erase) apply.
+        with without_check_access():
+            parties = Party.create(
+                [{'name': p.name or p.customer.code} for p in persons]
+            )
+            to_write = []
+            for person, party in zip(persons, parties):
+                to_write.extend(([person], {'party': party.id}))
+            if to_write:
+                cls.write(*to_write)
+        return persons
+
+    @classmethod
+    def on_modification(cls, mode, persons, field_names=None):
+        pool = Pool()
+        Party = pool.get('party.party')
+        super().on_modification(mode, persons, field_names=field_names)
+        if mode == 'write' and field_names and 'name' in field_names:
+            to_write = []
+            for person in persons:
+                if person.party:
+                    to_write.extend(
+                        ([person.party], {'name': person.name or person.customer.code})
+                    )
+            if to_write:
+                with without_check_access():
+                    Party.write(*to_write)
+
+    @classmethod
+    def check_modification(cls, mode, persons, values=None, external=False):
+        super().check_modification(mode, persons, values=values, external=external)
+        # S2.7: once a registration of the customer is submitted, the persons'
+        # identity changes only through a change request.
+        if mode == 'delete' or (
+            mode == 'write' and set(values or {}) & IDENTITY_FIELDS
+        ):
+            for person in persons:
+                if any(r.state != 'draft' for r in person.customer.registrations):
+                    raise PersonIdentityLockedError(
+                        gettext(
+                            'lieye_sales_site.msg_person_identity_locked',
+                            person=person.rec_name,
+                        )
+                    )
+
+    @classmethod
+    def validate_fields(cls, persons, field_names):
+        super().validate_fields(persons, field_names)
+        if field_names & {'phone', 'id_number', 'customer'}:
+            cls.check_duplicates(persons)
+
+    @classmethod
+    def check_duplicates(cls, persons):
+        """Refuse a second customer group in a project for a known phone or
+        ID number (B6), naming only the owner of the existing one"""
+        for person in persons:
+            for field in ['phone', 'id_number']:
+                value = getattr(person, field)
+                if not value:
+                    continue
+                other = cls.find_known(
+                    person.project, field, value, exclude_customer=person.customer
+                )
+                if other:
+                    raise DuplicateCustomerError(
+                        gettext(
+                            'lieye_sales_site.msg_duplicate_customer',
+                            field=cls.fields_get([field])[field]['string'],
+                            value=value,
+                            owner=other.customer.owner.rec_name,
+                        )
+                    )
+
+    @classmethod
+    def find_known(cls, project, field, value, exclude_customer=None):
+        "Return a person of another customer of project with that value"
+        domain = [
+            ('project', '=', project.id),
+            (field, '=', value),
+        ]
+        if exclude_customer:
+            domain.append(('customer', '!=', exclude_customer.id))
+        with without_check_access():
+            found = cls.search(domain, limit=1)
+        return found[0] if found else None
