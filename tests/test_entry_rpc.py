@@ -388,3 +388,21 @@ def test_entry_wizard_starts_from_phone(server):
             {'start': start},
             'register',
         )
+
+
+def test_sensitive_fields_for_site_team_only(server):
+    "Phone, ID number and birth date are unreadable above the site team"
+    # R: DESIGN §6 sensitive fields, G4
+    secretary = server.client('secretary1')
+    person = secretary.search('lieye.customer.person', [], 1)
+    assert secretary.read('lieye.customer.person', person, ['phone'])[0]['phone']
+    for login in ['pm1', 'gm1']:
+        client = server.client(login)
+        assert client.read('lieye.customer.person', person, ['name'])[0]['name']
+        for field in ['phone', 'id_number', 'birth_date']:
+            with pytest.raises(RPCError):
+                client.read('lieye.customer.person', person, [field])
+        with pytest.raises(RPCError):
+            client.search('lieye.customer.person', [('phone', '!=', None)])
+        view = client.model('lieye.customer.person', 'fields_view_get', None, 'tree')
+        assert 'phone' not in view['fields']

@@ -69,6 +69,14 @@ class Dictionary(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         cls._order.insert(0, ('project', 'ASC NULLS FIRST'))
 
     @classmethod
+    def on_modification(cls, mode, values, field_names=None):
+        pool = Pool()
+        Question = pool.get('lieye.question')
+        super().on_modification(mode, values, field_names=field_names)
+        # Questions may take their options from the dictionaries.
+        Question._definitions_cache.clear()
+
+    @classmethod
     def validate(cls, values):
         super().validate(values)
         for value in values:

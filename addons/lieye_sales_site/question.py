@@ -101,6 +101,7 @@ class Question(
         "so that reports compare projects.",
     )
     _applicable_cache = Cache(__name__ + '.applicable', context=False)
+    _definitions_cache = Cache(__name__ + '.definitions', context=False)
 
     @classmethod
     def __setup__(cls):
@@ -154,37 +155,61 @@ class Question(
     def on_modification(cls, mode, questions, field_names=None):
         super().on_modification(mode, questions, field_names=field_names)
         cls._applicable_cache.clear()
+        cls._definitions_cache.clear()
 
-    def is_empty(self, value):
+    @classmethod
+    def definitions(cls, project):
+        """Return {key: (type, label, option keys or None)} of every question,
+        active or not, with the options of project's dictionaries"""
+        definitions = cls._definitions_cache.get(project.id)
+        if definitions is None:
+            definitions = {}
+            with Transaction().set_context(lieye_project=project.id):
+                for question in cls.search([('active', 'in', [True, False])]):
+                    options = None
+                    if question.type_ in {'selection', 'multiselection'}:
+                        options = sorted(question.option_keys())
+                    definitions[question.name] = (
+                        question.type_,
+                        question.string,
+                        options,
+                    )
+            cls._definitions_cache.set(project.id, definitions)
+        return {
+            k: (t, s, set(o) if o is not None else None)
+            for k, (t, s, o) in definitions.items()
+        }
+
+    @staticmethod
+    def is_empty(value):
         return value is None or value == '' or value == []
 
-    def check_value(self, value):
-        "Raise AnswerError if value does not fit the question's type"
-        if self.is_empty(value):
+    @classmethod
+    def check_value(cls, definition, value):
+        "Raise AnswerError if value does not fit the question definition"
+        type_, label, options = definition
+        if cls.is_empty(value):
             return
+        number = isinstance(value, (int, float, Decimal)) and not isinstance(
+            value, bool
+        )
         valid = {
             'boolean': lambda v: isinstance(v, bool),
             'integer': lambda v: isinstance(v, int) and not isinstance(v, bool),
-            'float': lambda v: (
-                isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
-            ),
-            'numeric': lambda v: (
-                isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
-            ),
+            'float': lambda v: number,
+            'numeric': lambda v: number,
             'char': lambda v: isinstance(v, str),
             'date': lambda v: isinstance(v, dt.date) and not isinstance(v, dt.datetime),
             'datetime': lambda v: isinstance(v, dt.datetime),
-            'selection': lambda v: v in self.option_keys(),
+            'selection': lambda v: isinstance(v, str) and v in options,
             'multiselection': lambda v: (
-                isinstance(v, (list, tuple)) and set(v) <= self.option_keys()
+                isinstance(v, (list, tuple)) and set(v) <= options
             ),
-        }[self.type_]
+        }[type_]
         if not valid(value):
             raise AnswerError(
                 gettext(
-                    'lieye_sales_site.msg_answer_invalid',
-                    question=self.string,
-                    value=value,
+                    'lieye_sales_site.msg_answer_invalid', question=label, value=value
                 )
             )
 

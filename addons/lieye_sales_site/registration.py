@@ -554,23 +554,13 @@ class Registration(Workflow, ModelSQL, ModelView):
         "Refuse unknown questions and answers of the wrong type"
         pool = Pool()
         Question = pool.get('lieye.question')
-        answers = self.answers or {}
-        questions = {
-            q.name: q
-            for q in Question.search(
-                [
-                    ('name', 'in', list(answers)),
-                    ('active', 'in', [True, False]),
-                ]
-            )
-        }
-        for key, value in answers.items():
-            if key not in questions:
+        definitions = Question.definitions(self.project)
+        for key, value in (self.answers or {}).items():
+            if key not in definitions:
                 raise AnswerError(
                     gettext('lieye_sales_site.msg_answer_unknown', key=key)
                 )
-            with Transaction().set_context(lieye_project=self.project.id):
-                questions[key].check_value(value)
+            Question.check_value(definitions[key], value)
 
     def missing_items(self):
         "Return the labels of the required items still empty"

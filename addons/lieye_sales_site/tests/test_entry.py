@@ -342,9 +342,11 @@ class EntryTestCase(TestCase):
 
     @with_transaction()
     def test_dictionary_question(self):
-        "A question can take its options from a dictionary"
+        "A question can take its options from the project's dictionary"
         pool = Pool()
         Question = pool.get('lieye.question')
+        Dictionary = pool.get('lieye.dictionary')
+        project, _ = self.setup_project()
         (question,) = Question.create(
             [
                 {
@@ -358,6 +360,18 @@ class EntryTestCase(TestCase):
         )
         keys = dict(Question.get_keys([question])[0]['selection'])
         self.assertEqual(keys['lt10k'], '1万元以下')
-        question.check_value('lt10k')
+        definition = Question.definitions(project)['income']
+        Question.check_value(definition, 'lt10k')
         with self.assertRaises(UserError):
-            question.check_value('billions')
+            Question.check_value(definition, 'billions')
+        Dictionary.create(
+            [
+                {
+                    'project': project.id,
+                    'category': 'household_income',
+                    'code': 'billions',
+                    'name': '十亿以上',
+                }
+            ]
+        )
+        Question.check_value(Question.definitions(project)['income'], 'billions')
