@@ -406,3 +406,28 @@ def test_sensitive_fields_for_site_team_only(server):
             client.search('lieye.customer.person', [('phone', '!=', None)])
         view = client.model('lieye.customer.person', 'fields_view_get', None, 'tree')
         assert 'phone' not in view['fields']
+
+
+@pytest.mark.parametrize(
+    'values',
+    [
+        {'date': 'not a date'},
+        {'stage': 'vip'},
+        {'intended_unit_price': 'cheap'},
+        {'intended_unit_price': '-5'},
+        {'from_call': 'maybe'},
+        {'consultant': 'abc'},
+        {'answers': 'not a dict'},
+    ],
+)
+def test_wrong_field_types_refused(server, values):
+    "Standard items of the wrong type are refused with a message, not a crash"
+    # R: S2.6, DESIGN §6 bad input
+    demo1 = project_id(server, 'DEMO1')
+    consultant = server.client('consultant1')
+    customer = new_customer(consultant, demo1)
+    count = consultant.search_count('lieye.registration', [])
+    with pytest.raises(RPCError) as info:
+        new_walk_in(consultant, demo1, customer, **values)
+    assert info.value.kind == 'UserError', info.value.error
+    assert consultant.search_count('lieye.registration', []) == count

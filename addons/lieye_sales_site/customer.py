@@ -11,6 +11,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import DuplicateCustomerError, PersonError, PersonIdentityLockedError
+from .model import ValueTypeMixin
 
 STAGES = [
     ('call', "Phone Inquiry"),
@@ -93,7 +94,7 @@ def dictionary_domain(category):
     ]
 
 
-class Customer(ModelSQL, ModelView):
+class Customer(ValueTypeMixin, ModelSQL, ModelView):
     "Customer group (客户组)"
 
     __name__ = 'lieye.customer'
@@ -245,7 +246,7 @@ class Customer(ModelSQL, ModelView):
                 cls.write(*to_write)
 
 
-class Person(sequence_ordered(), ModelSQL, ModelView):
+class Person(ValueTypeMixin, sequence_ordered(), ModelSQL, ModelView):
     "Person of a customer group"
 
     __name__ = 'lieye.customer.person'

@@ -13,6 +13,8 @@ from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool
 from trytond.wizard import StateTransition, Wizard
 
+from .model import ValueTypeMixin
+
 CATEGORIES = [
     ('how_heard', "How They Heard"),
     ('district', "District"),
@@ -32,7 +34,9 @@ CATEGORIES = [
 ]
 
 
-class Dictionary(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+class Dictionary(
+    ValueTypeMixin, DeactivableMixin, sequence_ordered(), ModelSQL, ModelView
+):
     "Dictionary value (字典)"
 
     __name__ = 'lieye.dictionary'

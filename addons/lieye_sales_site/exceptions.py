@@ -33,3 +33,7 @@ class RegistrationLockedError(AccessError):
 
 class PersonIdentityLockedError(AccessError):
     pass
+
+
+class ValueTypeError(ValidationError):
+    pass

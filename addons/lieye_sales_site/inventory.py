@@ -9,6 +9,7 @@ from trytond.pyson import Eval
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import InventoryError
+from .model import ValueTypeMixin
 
 ORIENTATIONS = [
     (None, ""),
@@ -30,7 +31,7 @@ def room_code(building_code, floor, unit_number):
     return f'{building_code}-{floor}{unit_number:02d}'
 
 
-class Building(ModelSQL, ModelView):
+class Building(ValueTypeMixin, ModelSQL, ModelView):
     "Building (楼栋)"
 
     __name__ = 'lieye.building'
@@ -109,7 +110,7 @@ class Building(ModelSQL, ModelView):
                     unit.check_number()
 
 
-class BuildingUnit(ModelSQL, ModelView):
+class BuildingUnit(ValueTypeMixin, ModelSQL, ModelView):
     "Unit of a building floor pattern"
 
     __name__ = 'lieye.building.unit'
@@ -168,7 +169,7 @@ class BuildingUnit(ModelSQL, ModelView):
             )
 
 
-class Room(ModelSQL, ModelView):
+class Room(ValueTypeMixin, ModelSQL, ModelView):
     "Room (房源)"
 
     __name__ = 'lieye.room'

@@ -18,6 +18,7 @@ from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import TargetError
+from .model import ValueTypeMixin
 
 ROLES = [
     ('consultant', "Sales Consultant"),
@@ -28,7 +29,7 @@ ROLES = [
 ]
 
 
-class Project(Workflow, ModelSQL, ModelView):
+class Project(ValueTypeMixin, Workflow, ModelSQL, ModelView):
     "Sales site (project)"
 
     __name__ = 'lieye.project'
@@ -183,7 +184,7 @@ class Project(Workflow, ModelSQL, ModelView):
         pass
 
 
-class Member(DeactivableMixin, ModelSQL, ModelView):
+class Member(ValueTypeMixin, DeactivableMixin, ModelSQL, ModelView):
     "Project team member"
 
     __name__ = 'lieye.project.member'
@@ -223,7 +224,9 @@ class Member(DeactivableMixin, ModelSQL, ModelView):
         pool.get('ir.rule')._domain_get_cache.clear()
 
 
-class UnitType(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+class UnitType(
+    ValueTypeMixin, DeactivableMixin, sequence_ordered(), ModelSQL, ModelView
+):
     "Unit type (户型)"
 
     __name__ = 'lieye.unit_type'
@@ -265,7 +268,7 @@ class UnitType(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         return self.name
 
 
-class Target(ModelSQL, ModelView):
+class Target(ValueTypeMixin, ModelSQL, ModelView):
     "Collection target (回款指标)"
 
     __name__ = 'lieye.project.target'

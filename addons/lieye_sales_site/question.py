@@ -21,6 +21,7 @@ from trytond.transaction import Transaction
 from .customer import INTENTS, STAGES
 from .dictionary import CATEGORIES
 from .exceptions import AnswerError
+from .model import ValueTypeMixin
 
 SECTIONS = [
     ('identity', "Identity"),
@@ -49,7 +50,12 @@ DIMENSIONS = [
 
 
 class Question(
-    DictSchemaMixin, DeactivableMixin, sequence_ordered(), ModelSQL, ModelView
+    ValueTypeMixin,
+    DictSchemaMixin,
+    DeactivableMixin,
+    sequence_ordered(),
+    ModelSQL,
+    ModelView,
 ):
     "Questionnaire item (问卷题目)"
 

@@ -23,6 +23,7 @@ from .exceptions import (
     RegistrationLockedError,
     SubmissionError,
 )
+from .model import ValueTypeMixin
 
 # Standard items of the paper registers (F1, F2) that block submission at each
 # stage, on top of the required questions configured in the back office.
@@ -74,7 +75,7 @@ def stage_at_least(stage):
     )
 
 
-class Registration(Workflow, ModelSQL, ModelView):
+class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
     "Registration (录入单)"
 
     __name__ = 'lieye.registration'
