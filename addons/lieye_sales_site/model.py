@@ -22,24 +22,21 @@ def _is_number(value):
     return False
 
 
-def _is_date(value):
-    if isinstance(value, str):
-        try:
-            dt.date.fromisoformat(value)
-        except ValueError:
-            return False
-        return True
-    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+def _is_temporal(kind):
+    "Return a check for a value of kind (date or datetime) or its ISO text"
 
+    def check(value):
+        if isinstance(value, str):
+            try:
+                kind.fromisoformat(value)
+            except ValueError:
+                return False
+            return True
+        if kind is dt.date:
+            return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+        return isinstance(value, dt.datetime)
 
-def _is_datetime(value):
-    if isinstance(value, str):
-        try:
-            dt.datetime.fromisoformat(value)
-        except ValueError:
-            return False
-        return True
-    return isinstance(value, dt.datetime)
+    return check
 
 
 def _is_id(value):
@@ -57,9 +54,9 @@ VALID = {
     'integer': _is_id,
     'float': _is_number,
     'numeric': _is_number,
-    'date': _is_date,
-    'datetime': _is_datetime,
-    'timestamp': _is_datetime,
+    'date': _is_temporal(dt.date),
+    'datetime': _is_temporal(dt.datetime),
+    'timestamp': _is_temporal(dt.datetime),
     'many2one': _is_id,
     'one2many': lambda v: isinstance(v, (list, tuple)),
     'many2many': lambda v: isinstance(v, (list, tuple)),
