@@ -372,12 +372,19 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         domain=dictionary_domain('concern_factor'),
     )
 
-    answers = fields.Dict(
-        'lieye.question',
-        "Questionnaire",
-        states=_draft,
-        context={'lieye_project': Eval('project', -1)},
-        depends=['project'],
+    # Only given answers are stored; the form shows every question of the
+    # entry page (project, stage, grade, intent), answered or not.
+    answer_data = fields.Dict('lieye.question', "Stored Answers", readonly=True)
+    answers = fields.Function(
+        fields.Dict(
+            'lieye.question',
+            "Questionnaire",
+            states=_draft,
+            context={'lieye_project': Eval('project', -1)},
+            depends=['project'],
+        ),
+        'get_answers',
+        setter='set_answers',
     )
 
     del _draft, _deal, _visit
@@ -412,6 +419,14 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
                 },
             }
         )
+
+    @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        # Answers were stored in the column of the questionnaire field.
+        if table_h.column_exist('answers') and not table_h.column_exist('answer_data'):
+            table_h.column_rename('answers', 'answer_data')
+        super().__register__(module)
 
     @classmethod
     def default_state(cls):
@@ -493,6 +508,25 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
             self.area = self.room.building_area
             self.unit_price = self.room.list_unit_price
 
+    def get_answers(self, name):
+        pool = Pool()
+        Question = pool.get('lieye.question')
+        answers = {}
+        if self.state == 'draft':
+            for question in Question.applicable(
+                self.project, self.stage, self.grade, self.intent
+            ):
+                answers[question.name] = None
+        answers.update(self.answer_data or {})
+        return answers
+
+    @classmethod
+    def set_answers(cls, registrations, name, value):
+        pool = Pool()
+        Question = pool.get('lieye.question')
+        answers = {k: v for k, v in (value or {}).items() if not Question.is_empty(v)}
+        cls.write(registrations, {'answer_data': answers})
+
     @fields.depends(
         'project', 'stage', 'grade', 'intent', 'answers', methods=['on_change_customer']
     )
@@ -531,7 +565,7 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         super().validate_fields(registrations, field_names)
         for registration in registrations:
             registration.check_customer()
-            if 'answers' in field_names:
+            if 'answer_data' in field_names:
                 registration.check_answers()
 
     def check_customer(self):
@@ -556,7 +590,7 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         pool = Pool()
         Question = pool.get('lieye.question')
         definitions = Question.definitions(self.project)
-        for key, value in (self.answers or {}).items():
+        for key, value in (self.answer_data or {}).items():
             if key not in definitions:
                 raise AnswerError(
                     gettext('lieye_sales_site.msg_answer_unknown', key=key)
@@ -646,7 +680,7 @@ class EntryStart(ModelView):
         },
     )
     name_declined = fields.Boolean("Customer Declined to Give a Name")
-    known = fields.Text(
+    known = fields.Char(
         "Known Customer", readonly=True, states={'invisible': ~Eval('known')}
     )
 
