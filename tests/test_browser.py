@@ -7,6 +7,7 @@ they are skipped, except under CI=true where they fail."""
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -121,6 +122,34 @@ def show_all_rows(pane, total):
         expect(rows).not_to_have_count(drawn)
         drawn = rows.count()
     expect(rows).to_have_count(total)
+
+
+def field(scope, name):
+    "The input (or select) of the field name in a sao form"
+    return scope.locator(f'[name="{name}"]')
+
+
+def selected_text(select):
+    "The option shown by a sao selection field"
+    return select.locator('option:checked')
+
+
+def open_page(pane, title):
+    "Show the notebook page title of the form in pane"
+    pane.get_by_role('tab', name=title, exact=True).click()
+    # sao marks every tab aria-expanded; the shown one is li.active.
+    expect(pane.locator('.nav-tabs > li.active')).to_have_text(title)
+
+
+def fill_integer(scope, label, value):
+    """Enter value in the integer field labelled label. sao shows integers
+    in a text box and swaps in a number box when it gets the focus."""
+    scope.get_by_role('textbox', name=label).click()
+    number = scope.get_by_role('spinbutton', name=label)
+    expect(number).to_be_focused()
+    number.fill(str(value))
+    number.press('Tab')  # sao takes the value on leaving the field
+    expect(scope.get_by_role('textbox', name=label)).to_have_value(str(value))
 
 
 def session_key(page):
@@ -241,3 +270,132 @@ def test_idle_lock_asks_password_and_resumes(browser, sqlite_server, artifacts):
         assert not errors, errors
     finally:
         page.context.close()
+
+
+WALK_IN_PHONE = '13912345678'  # the database is built afresh for each run
+
+
+# R: S2.2, S2.10, S2.11, G1, G3
+def test_consultant_registers_walk_in_on_ipad(browser, sqlite_server, artifacts):
+    """On an iPad, consultant1 registers a new walk-in from the phone number,
+    is told in Chinese which required items are missing, fills them in and
+    submits the registration."""
+    page = new_page(browser, IPAD)
+    errors = []  # uncaught JavaScript exceptions of sao
+    page.on('pageerror', lambda error: errors.append(error))
+    try:
+        login(page, sqlite_server, 'consultant1')
+
+        # The entry wizard opens as a dialog, on the consultant's project.
+        click_menu(page, '销售信息系统', '客户', '客户登记')
+        wizard = page.locator('.wizard-dialog').filter(has_text='客户登记')
+        expect(field(wizard, 'project')).to_have_value('[DEMO1] 立业·江悦府')
+        phone = field(wizard, 'phone')
+        # The click waits for the dialog to stop moving (its opening
+        # animation): sao moves the focus to the first field until then,
+        # and text typed meanwhile would land there.
+        phone.click()
+        phone.fill(WALK_IN_PHONE)
+        phone.press('Tab')  # sao checks the phone on leaving the field
+        expect(wizard.get_by_text('客户判重')).to_be_visible()
+        expect(field(wizard, 'known')).to_have_value(re.compile('^新客户'))
+        stage = field(wizard, 'stage')
+        stage.select_option(label='泛客户')
+        name = field(wizard, 'name')
+        name.fill('测试客户')
+        # Leave the name before pressing 登记: when a click both ends an edit
+        # and presses a button, sao redraws its selections meanwhile and
+        # sends their first option (来电) instead of the chosen stage.
+        name.press('Tab')
+        expect(selected_text(stage)).to_have_text('泛客户')
+        page.screenshot(path=artifacts / 'walk-in-entry-start.png')
+        wizard.get_by_role('button', name='登记').click()
+        expect(wizard).to_be_hidden()
+
+        # The new draft registration opens in its form.
+        expect(page.locator('#tablist li.active')).to_contain_text('录入单')
+        form = page.locator('#tabcontent > .tab-pane.active')
+        expect(field(form, 'customer')).to_have_value(
+            re.compile(r'^测试客户 \(DEMO1-\d+\)$')
+        )
+        expect(selected_text(field(form, 'stage'))).to_have_text('泛客户')
+        state = field(form, 'state')
+        expect(selected_text(state)).to_have_text('草稿')
+
+        # Submitting too early lists the empty required items in Chinese.
+        submit = form.get_by_role('button', name='提交')
+        submit.click()
+        warning = page.locator('.warning-dialog')
+        expect(warning).to_contain_text('必填项')
+        for label in ('知晓途径', '居住区域', '购买目的', '家庭成员人数'):
+            expect(warning).to_contain_text(label)
+        # sao focuses 确定 once the dialog has faded in.
+        ok = warning.get_by_role('button', name='确定')
+        expect(ok).to_be_focused()
+        page.screenshot(path=artifacts / 'walk-in-missing-items.png')
+        ok.click()
+        expect(warning).to_be_hidden()
+        expect(selected_text(state)).to_have_text('草稿')
+
+        # The dictionaries are selections (each value is listed twice, the
+        # global one and the project's copy: the first is taken).
+        for page_title, item, value in (
+            ('渠道', 'how_heard', '网络'),
+            ('居住与工作', 'residence_district', '本区核心'),
+            ('置业需求', 'purpose', '自住'),
+        ):
+            open_page(form, page_title)
+            field(form, item).select_option(label=value)
+            expect(selected_text(field(form, item))).to_have_text(value)
+        open_page(form, '问卷')
+        fill_integer(form, '家庭成员人数', 3)  # left with Tab, as the name
+        save = form.get_by_role('button', name='保存')
+        save.click()
+        expect(save).to_be_disabled()  # nothing left to save
+
+        submit.click()
+        expect(selected_text(state)).to_have_text('已提交')
+        expect(field(form, 'submitted_by')).to_have_value('置业顾问 张伟')
+        expect(submit).to_be_hidden()
+        expect(page.locator('.warning-dialog')).to_have_count(0)
+        page.screenshot(path=artifacts / 'walk-in-submitted-ipad.png')
+        assert not errors, errors
+    finally:
+        page.context.close()
+
+    # The server has the customer, with the phone in E.164, and its
+    # submitted registration.
+    client = sqlite_server.client('consultant1')
+    (person,) = client.search_read(
+        'lieye.customer.person',
+        [('phone', '=', '+86' + WALK_IN_PHONE)],
+        ['customer', 'name', 'relation'],
+    )
+    assert (person['name'], person['relation']) == ('测试客户', 'self')
+    (customer,) = client.read(
+        'lieye.customer', [person['customer']], ['stage', 'registrations']
+    )
+    assert customer['stage'] == 'walk_in'
+    (registration,) = client.read(
+        'lieye.registration',
+        customer['registrations'],
+        [
+            'state',
+            'stage',
+            'how_heard.name',
+            'residence_district.name',
+            'purpose.name',
+            'answers',
+            'grade',
+            'work_district',
+        ],
+    )
+    assert registration['state'] == 'submitted'
+    assert registration['stage'] == 'walk_in'
+    assert registration['how_heard.']['name'] == '网络'
+    assert registration['residence_district.']['name'] == '本区核心'
+    assert registration['purpose.']['name'] == '自住'
+    assert registration['answers']['family_members'] == 3
+    # Selections left alone stay empty (sao can send their first option).
+    assert registration['grade'] is None
+    assert registration['work_district'] is None
