@@ -86,11 +86,7 @@ def dictionary_domain(category):
     "Domain of the dictionary values of category for the record's project"
     return [
         ('category', '=', category),
-        [
-            'OR',
-            ('project', '=', Eval('project', -1)),
-            ('project', '=', None),
-        ],
+        ('project', '=', Eval('project', -1)),
     ]
 
 
@@ -144,7 +140,13 @@ class Customer(ValueTypeMixin, ModelSQL, ModelView):
         readonly=True,
         help="Date of the first signed contract, never overwritten.",
     )
-    persons = fields.One2Many('lieye.customer.person', 'customer', "Persons")
+    persons = fields.One2Many(
+        'lieye.customer.person',
+        'customer',
+        "Persons",
+        context={'lieye_project': Eval('project', -1)},
+        depends=['project'],
+    )
     registrations = fields.One2Many(
         'lieye.registration', 'customer', "Registrations", readonly=True
     )
@@ -269,10 +271,7 @@ class Person(ValueTypeMixin, sequence_ordered(), ModelSQL, ModelView):
     age_band = fields.Many2One(
         'lieye.dictionary',
         "Age Band",
-        domain=[
-            ('category', '=', 'age_band'),
-            ['OR', ('project', '=', Eval('project', -1)), ('project', '=', None)],
-        ],
+        domain=dictionary_domain('age_band'),
     )
     phone = fields.Char(
         "Phone",
@@ -310,6 +309,15 @@ class Person(ValueTypeMixin, sequence_ordered(), ModelSQL, ModelView):
     @classmethod
     def default_relation(cls):
         return 'self'
+
+    @classmethod
+    def default_project(cls):
+        return Transaction().context.get('lieye_project')
+
+    @fields.depends('customer', '_parent_customer.project')
+    def on_change_customer(self):
+        if self.customer:
+            self.project = self.customer.project
 
     def get_rec_name(self, name):
         return self.name or gettext('lieye_sales_site.msg_person_no_name')

@@ -110,6 +110,23 @@ class Dictionary(
             )
 
     @classmethod
+    def copy_globals(cls, projects):
+        "Give projects a copy of the global values they do not have yet"
+        globals_ = cls.search([('project', '=', None)])
+        for project in projects:
+            existing = {
+                (d.category, d.code)
+                for d in cls.search(
+                    [
+                        ('project', '=', project.id),
+                        ('active', 'in', [True, False]),
+                    ]
+                )
+            }
+            to_copy = [d for d in globals_ if (d.category, d.code) not in existing]
+            cls.copy(to_copy, default={'project': project.id})
+
+    @classmethod
     def values_for(cls, project, category):
         """Return the active values of category for project:
         the project's own copy if it has one, otherwise the global set"""
@@ -139,26 +156,7 @@ class CopyDictionaries(Wizard):
     def transition_start(self):
         pool = Pool()
         Dictionary = pool.get('lieye.dictionary')
-        for project in self.records:
-            existing = {
-                (d.category, d.code)
-                for d in Dictionary.search(
-                    [
-                        ('project', '=', project.id),
-                        ('active', 'in', [True, False]),
-                    ]
-                )
-            }
-            to_copy = [
-                d
-                for d in Dictionary.search(
-                    [
-                        ('project', '=', None),
-                    ]
-                )
-                if (d.category, d.code) not in existing
-            ]
-            Dictionary.copy(to_copy, default={'project': project.id})
+        Dictionary.copy_globals(self.records)
         return 'end'
 
     def end(self):

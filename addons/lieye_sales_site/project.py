@@ -140,10 +140,15 @@ class Project(ValueTypeMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def on_modification(cls, mode, projects, field_names=None):
+        pool = Pool()
+        Dictionary = pool.get('lieye.dictionary')
         super().on_modification(mode, projects, field_names=field_names)
         if mode == 'create':
             for project in projects:
                 project.get_customer_sequence()
+            # S1.4: each site starts with its own copy of the dictionaries.
+            with without_check_access():
+                Dictionary.copy_globals(projects)
 
     def get_customer_sequence(self):
         "Return the project's customer numbering, created on first use"

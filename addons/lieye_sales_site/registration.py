@@ -142,6 +142,8 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
             None,
             "Persons",
             states={'readonly': Eval('state') != 'draft'},
+            context={'lieye_project': Eval('project', -1)},
+            depends=['project'],
             help="The persons of the customer group.",
         ),
         'get_persons',

@@ -24,10 +24,10 @@ from trytond.modules.lieye_sales_site.exceptions import (
 )
 
 
-def dictionary(category, code):
+def dictionary(project, category, code):
     Dictionary = Pool().get('lieye.dictionary')
     (value,) = Dictionary.search(
-        [('project', '=', None), ('category', '=', category), ('code', '=', code)]
+        [('project', '=', project.id), ('category', '=', category), ('code', '=', code)]
     )
     return value
 
@@ -107,7 +107,9 @@ class EntryTestCase(TestCase):
                         'customer': customer.id,
                         'consultant': customer.owner.id,
                         'stage': stage,
-                        'how_heard': dictionary('how_heard', 'internet').id,
+                        'how_heard': dictionary(
+                            customer.project, 'how_heard', 'internet'
+                        ).id,
                     },
                     **values,
                 )
@@ -207,8 +209,8 @@ class EntryTestCase(TestCase):
         customer = self.new_customer(project, consultant)
         walk_in = self.new_registration(
             customer,
-            residence_district=dictionary('district', 'local_core').id,
-            purpose=dictionary('purpose', 'own_use').id,
+            residence_district=dictionary(project, 'district', 'local_core').id,
+            purpose=dictionary(project, 'purpose', 'own_use').id,
             date=dt.date(2026, 11, 1),
         )
         Registration.submit([walk_in])
@@ -232,8 +234,8 @@ class EntryTestCase(TestCase):
         subscribed = self.new_registration(
             customer,
             stage='subscribed',
-            purpose=dictionary('purpose', 'own_use').id,
-            payment_method=dictionary('payment_method', 'full').id,
+            purpose=dictionary(project, 'purpose', 'own_use').id,
+            payment_method=dictionary(project, 'payment_method', 'full').id,
             unit_price=Decimal('30000'),
             subscription_date=dt.date(2026, 11, 20),
         )
@@ -267,8 +269,8 @@ class EntryTestCase(TestCase):
         second = self.new_registration(
             customer,
             stage='subscribed',
-            purpose=dictionary('purpose', 'own_use').id,
-            payment_method=dictionary('payment_method', 'full').id,
+            purpose=dictionary(project, 'purpose', 'own_use').id,
+            payment_method=dictionary(project, 'payment_method', 'full').id,
             unit_price=Decimal('31000'),
             room=room.id,
             subscription_date=dt.date(2026, 12, 1),

@@ -179,18 +179,24 @@ class LieyeSalesSiteTestCase(ModuleTestCase):
 
     @with_transaction()
     def test_dictionaries_copy(self):
-        "A project copies the global dictionaries once and edits its own (S1.4)"
+        "A project starts with a copy of the global dictionaries (S1.4)"
         pool = Pool()
         Dictionary = pool.get('lieye.dictionary')
         CopyDictionaries = pool.get('lieye.project.copy_dictionaries', type='wizard')
         project, _ = self.create_project()
         global_values = Dictionary.search([('project', '=', None)])
         self.assertTrue(global_values)
+        own = Dictionary.search([('project', '=', project.id)])
+        self.assertEqual(len(own), len(global_values))
         self.assertEqual(
             Dictionary.values_for(project, 'how_heard'),
-            Dictionary.search([('project', '=', None), ('category', '=', 'how_heard')]),
+            Dictionary.search(
+                [('project', '=', project.id), ('category', '=', 'how_heard')]
+            ),
         )
 
+        # A value added to the global set later reaches the project once.
+        Dictionary.create([{'category': 'how_heard', 'code': 'live', 'name': '直播'}])
         for _ in range(2):
             session_id, _, _ = CopyDictionaries.create()
             with Transaction().set_context(
@@ -200,7 +206,7 @@ class LieyeSalesSiteTestCase(ModuleTestCase):
             ):
                 CopyDictionaries.execute(session_id, {}, 'start')
         own = Dictionary.search([('project', '=', project.id)])
-        self.assertEqual(len(own), len(global_values))
+        self.assertEqual(len(own), len(global_values) + 1)
 
         (value,) = Dictionary.search(
             [
