@@ -108,6 +108,7 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         domain=[('project', '=', Eval('project', -1))],
     )
     stage = fields.Selection(STAGES, "Stage", required=True, sort=False, states=_draft)
+    stage_string = stage.translated('stage')
     card_class = fields.Selection(
         CARD_CLASSES,
         "Card Class",
@@ -456,8 +457,6 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
 
     def get_rec_name(self, name):
         return f'{self.customer.rec_name} · {self.stage_string} · {self.date}'
-
-    stage_string = stage.translated('stage')
 
     def get_persons(self, name):
         return [p.id for p in self.customer.persons] if self.customer else []
