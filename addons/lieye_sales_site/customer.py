@@ -352,19 +352,25 @@ class Person(ValueTypeMixin, sequence_ordered(), ModelSQL, ModelView):
     def create(cls, vlist):
         pool = Pool()
         Party = pool.get('party.party')
-        persons = super().create(vlist)
+        Customer = pool.get('lieye.customer')
         # Every person is a party so that later interfaces (HR, finance,
         # customer service) and the party tools (merge, erase) apply.
+        # The party is always a new one: a person never takes over a party
+        # named by the client.
+        vlist = [v.copy() for v in vlist]
         with without_check_access():
             parties = Party.create(
-                [{'name': p.name or p.customer.code} for p in persons]
+                [
+                    {
+                        'name': v.get('name')
+                        or (v.get('customer') and Customer(v['customer']).code)
+                    }
+                    for v in vlist
+                ]
             )
-            to_write = []
-            for person, party in zip(persons, parties):
-                to_write.extend(([person], {'party': party.id}))
-            if to_write:
-                cls.write(*to_write)
-        return persons
+        for values, party in zip(vlist, parties):
+            values['party'] = party.id
+        return super().create(vlist)
 
     @classmethod
     def on_modification(cls, mode, persons, field_names=None):
