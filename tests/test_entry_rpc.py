@@ -431,3 +431,23 @@ def test_wrong_field_types_refused(server, values):
         new_walk_in(consultant, demo1, customer, **values)
     assert info.value.kind == 'UserError', info.value.error
     assert consultant.search_count('lieye.registration', []) == count
+
+
+def test_search_box_by_role(server):
+    "The search box finds customers by phone for the site team only"
+    # R: S2.8, S10
+    consultant = server.client('consultant1')
+    person = consultant.search_read('lieye.customer.person', [], ['phone', 'customer'])[
+        0
+    ]
+    found = consultant.search(
+        'lieye.customer', [('rec_name', 'ilike', person['phone'])]
+    )
+    assert found == [person['customer']]
+    for login in ['pm1', 'gm1']:
+        client = server.client(login)
+        assert client.search('lieye.customer', [('rec_name', 'ilike', '%张%')])
+        assert (
+            client.search('lieye.customer', [('rec_name', 'ilike', person['phone'])])
+            == []
+        )

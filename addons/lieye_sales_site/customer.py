@@ -11,7 +11,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import DuplicateCustomerError, PersonError, PersonIdentityLockedError
-from .model import ValueTypeMixin
+from .model import ValueTypeMixin, rec_name_domain
 
 STAGES = [
     ('call', "Phone Inquiry"),
@@ -192,14 +192,17 @@ class Customer(ValueTypeMixin, ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, operand, *extra = clause
-        bool_op = 'AND' if operator.startswith(('!', 'not ')) else 'OR'
-        return [
-            bool_op,
-            ('code', operator, operand, *extra),
-            ('persons.name', operator, operand, *extra),
-            ('persons.phone', operator, operand, *extra),
-        ]
+        pool = Pool()
+        FieldAccess = pool.get('ir.model.field.access')
+        names = ['code', 'persons.name']
+        # Only roles that may read phones find customers by phone. Domains
+        # are converted without access checks: ask for the user's access.
+        model = 'lieye.customer.person'
+        with Transaction().set_context(_check_access=True):
+            access = FieldAccess.get_access([model])[model].get('phone')
+        if not Transaction().user or not access or access['read']:
+            names.append('persons.phone')
+        return rec_name_domain(clause, *names)
 
     @classmethod
     def preprocess_values(cls, mode, values):

@@ -9,7 +9,7 @@ from trytond.pyson import Eval
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import InventoryError
-from .model import ValueTypeMixin
+from .model import ValueTypeMixin, rec_name_domain
 
 ORIENTATIONS = [
     (None, ""),
@@ -88,13 +88,7 @@ class Building(ValueTypeMixin, ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, operand, *extra = clause
-        bool_op = 'AND' if operator.startswith(('!', 'not ')) else 'OR'
-        return [
-            bool_op,
-            ('code', operator, operand, *extra),
-            ('name', operator, operand, *extra),
-        ]
+        return rec_name_domain(clause, 'code', 'name')
 
     @classmethod
     @ModelView.button_action('lieye_sales_site.wizard_generate_rooms')

@@ -64,6 +64,13 @@ VALID = {
 }
 
 
+def rec_name_domain(clause, *names):
+    "Return the domain searching the rec_name clause on each of names"
+    _, operator, operand, *extra = clause
+    bool_op = 'AND' if operator.startswith(('!', 'not ')) else 'OR'
+    return [bool_op, *((name, operator, operand, *extra) for name in names)]
+
+
 class ValueTypeMixin:
     """Refuse values of the wrong type with a translated message
 

@@ -18,7 +18,7 @@ from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import TargetError
-from .model import ValueTypeMixin
+from .model import ValueTypeMixin, rec_name_domain
 
 ROLES = [
     ('consultant', "Sales Consultant"),
@@ -108,16 +108,7 @@ class Project(ValueTypeMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, operand, *extra = clause
-        if operator.startswith('!') or operator.startswith('not '):
-            bool_op = 'AND'
-        else:
-            bool_op = 'OR'
-        return [
-            bool_op,
-            ('code', operator, operand, *extra),
-            ('name', operator, operand, *extra),
-        ]
+        return rec_name_domain(clause, 'code', 'name')
 
     @classmethod
     def get_room_count(cls, projects, name):
