@@ -509,17 +509,22 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
             self.area = self.room.building_area
             self.unit_price = self.room.list_unit_price
 
-    def get_answers(self, name):
+    def with_questions(self, answers):
+        "Return answers with every question of this entry page as a key"
         pool = Pool()
         Question = pool.get('lieye.question')
-        answers = {}
-        if self.state == 'draft':
+        answers = dict(answers or {})
+        if self.project and self.stage:
             for question in Question.applicable(
                 self.project, self.stage, self.grade, self.intent
             ):
-                answers[question.name] = None
-        answers.update(self.answer_data or {})
+                answers.setdefault(question.name, None)
         return answers
+
+    def get_answers(self, name):
+        if self.state == 'draft':
+            return self.with_questions(self.answer_data)
+        return dict(self.answer_data or {})
 
     @classmethod
     def set_answers(cls, registrations, name, value):
@@ -533,15 +538,7 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
     )
     def on_change_with_answers(self):
         "Show every question of this entry page, keeping given answers"
-        pool = Pool()
-        Question = pool.get('lieye.question')
-        answers = dict(self.answers or {})
-        if self.project and self.stage:
-            for question in Question.applicable(
-                self.project, self.stage, self.grade, self.intent
-            ):
-                answers.setdefault(question.name, None)
-        return answers
+        return self.with_questions(self.answers)
 
     @classmethod
     def check_modification(cls, mode, registrations, values=None, external=False):
@@ -614,8 +611,6 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
                 missing.append(gettext('lieye_sales_site.msg_missing_phone'))
         fields_ = self.fields_get(STAGE_REQUIRED[self.stage])
         for name in STAGE_REQUIRED[self.stage]:
-            if name == 'card_class' and self.stage != 'card_holder':
-                continue
             value = getattr(self, name)
             if value is None or value == '':
                 missing.append(fields_[name]['string'])
