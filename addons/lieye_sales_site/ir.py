@@ -51,19 +51,11 @@ class Session(metaclass=PoolMeta):
         idle_timeout = Configuration.get_idle_timeout()
         if not idle_timeout:
             return find
-        with without_check_access():
-            sessions = cls.search(
-                [
-                    ('create_uid', '=', user),
-                    ('key', '=', key),
-                ],
-                limit=1,
-            )
-        if not sessions:
-            return None
-        (session,) = sessions
-        if dt.datetime.now() - session.last_modified_at > idle_timeout:
-            cls.delete([session])
+        # The core check has just stored when the session was last used.
+        last_used = cls._session_reset_cache.get(key)
+        if last_used and dt.datetime.now() - last_used > idle_timeout:
+            with without_check_access():
+                cls.delete(cls.search([('create_uid', '=', user), ('key', '=', key)]))
             return False
         return find
 

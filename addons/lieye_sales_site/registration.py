@@ -63,7 +63,6 @@ STAGE_REQUIRED = {
         'contract_date',
     ],
 }
-DEAL_STAGES = {'subscribed', 'signed'}
 # Fields a submitted registration may still receive from the workflow.
 WORKFLOW_FIELDS = {'state', 'submitted_by', 'submitted_at'}
 
