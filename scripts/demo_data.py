@@ -260,6 +260,17 @@ PIPELINE = [
 ]
 
 
+# method, result, content: cycled through each customer's follow-ups
+FOLLOWUPS = [
+    ('phone', 'reached', '电话回访，客户对户型感兴趣，约周末再联系。'),
+    ('wechat', 'reached', '微信发送了样板间视频和最新价格表。'),
+    ('phone', 'not_reached', '电话未接通，已发短信提醒回电。'),
+    ('visit', 'visit_booked', '客户到访复看样板间，约定下周带家人再来。'),
+    ('sms', None, '短信告知周末暖场活动时间。'),
+    ('other', 'reached', '暖场活动中与客户交流了付款方式。'),
+]
+
+
 def load(database):
     from proteus import Model, config
 
@@ -308,6 +319,7 @@ def load(database):
     load_questions()
     for code, consultants in CUSTOMERS.items():
         load_customers(code, [users[login] for login in consultants])
+        load_followups(code)
 
     print('demo data loaded')
 
@@ -545,6 +557,48 @@ def load_customers(code, consultants):
                 )
                 if submit or step < len(path) - 1:
                     registration.click('submit')
+
+
+def load_followups(code):
+    "Give each customer two to four follow-ups since its first contact"
+    from proteus import Model
+
+    Project = Model.get('lieye.project')
+    Customer = Model.get('lieye.customer')
+    Followup = Model.get('lieye.followup')
+    (project,) = Project.find([('code', '=', code)])
+    if Followup.find([('project', '=', project.id)], limit=1):
+        return
+    today = dt.date.today()
+    customers = Customer.find([('project', '=', project.id)], order=[('code', 'ASC')])
+    for index, customer in enumerate(customers):
+        start = customer.first_contact_date or today - dt.timedelta(days=20)
+        span = (today - start).days
+        count = 2 + index % 3
+        # Some low-intent prospects end up lost.
+        lost = customer.intent == 'low' and customer.stage in {'call', 'walk_in'}
+        dates = [
+            start + dt.timedelta(days=span * number // (count + 1))
+            for number in range(1, count + 1)
+        ]
+        for number, date in enumerate(dates):
+            method, result, content = FOLLOWUPS[(index + number) % len(FOLLOWUPS)]
+            last = number == count - 1
+            if last and lost:
+                result, content = 'lost', '客户已在其他楼盘购房，不再跟进。'
+            followup = Followup(
+                customer=customer,
+                consultant=customer.owner,
+                date=date,
+                method=method,
+                result=result,
+                content=content,
+            )
+            if not last:
+                followup.next_date = dates[number + 1]
+            elif result != 'lost':
+                followup.next_date = today + dt.timedelta(days=1 + index % 7)
+            followup.save()
 
 
 def new_registration(customer, stage, date, value, rooms, serial, code):

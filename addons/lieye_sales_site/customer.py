@@ -1,17 +1,24 @@
 # This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
+from collections import defaultdict
+
 import phonenumbers
-from sql import Literal
+from sql import Column, Null
+from stdnum import numdb
 from stdnum.cn import ric
+from stdnum.exceptions import InvalidComponent
 from stdnum.exceptions import ValidationError as StdnumError
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields, sequence_ordered
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
+from .dictionary import dictionary_field
 from .exceptions import DuplicateCustomerError, PersonError, PersonIdentityLockedError
-from .model import ValueTypeMixin, rec_name_domain
+from .model import ProjectLinkMixin, ValueTypeMixin, rec_name_domain
 
 STAGES = [
     ('call', "Phone Inquiry"),
@@ -73,24 +80,25 @@ def normalize_phone(value):
 
 def normalize_id_number(value):
     "Return the 18-character resident ID number or raise ValueError"
+    number = ric.compact(value)
     try:
-        value = ric.validate(value)
+        ric.validate(number)
+    except InvalidComponent:
+        # stdnum also wants the area code to exist in the birth year, but it
+        # is the place of first registration, for many decades after birth:
+        # any code ever assigned is accepted.
+        try:
+            ric.get_birth_date(number)
+        except InvalidComponent:
+            raise ValueError(value)
+        if not any(props for _, props in numdb.get('cn/loc').info(number[:6])):
+            raise ValueError(value)
     except StdnumError:
         raise ValueError(value)
-    if len(value) != 18:
-        raise ValueError(value)
-    return value
+    return number
 
 
-def dictionary_domain(category):
-    "Domain of the dictionary values of category for the record's project"
-    return [
-        ('category', '=', category),
-        ('project', '=', Eval('project', -1)),
-    ]
-
-
-class Customer(ValueTypeMixin, ModelSQL, ModelView):
+class Customer(ProjectLinkMixin, ValueTypeMixin, ModelSQL, ModelView):
     "Customer group (客户组)"
 
     __name__ = 'lieye.customer'
@@ -121,13 +129,9 @@ class Customer(ValueTypeMixin, ModelSQL, ModelView):
         help="The highest stage of the submitted registrations.",
     )
     card_class = fields.Selection(CARD_CLASSES, "Card Class", readonly=True)
-    grade = fields.Many2One(
-        'lieye.dictionary', "Grade", domain=dictionary_domain('grade')
-    )
+    grade = dictionary_field("Grade", 'grade')
     intent = fields.Selection(INTENTS, "Intent")
-    how_heard = fields.Many2One(
-        'lieye.dictionary', "How They Heard", domain=dictionary_domain('how_heard')
-    )
+    how_heard = dictionary_field("How They Heard", 'how_heard')
     first_contact_date = fields.Date("First Contact", readonly=True)
     last_followup_date = fields.Date("Last Follow-up", readonly=True)
     subscription_date = fields.Date(
@@ -171,11 +175,37 @@ class Customer(ValueTypeMixin, ModelSQL, ModelView):
     def default_stage(cls):
         return 'call'
 
-    def get_name(self, name):
-        for person in self.persons:
-            if person.name:
-                return person.name
-        return self.code
+    @classmethod
+    def get_name(cls, customers, name):
+        "Return the name of the first named person, or the code"
+        pool = Pool()
+        Person = pool.get('lieye.customer.person')
+        person = Person.__table__()
+        cursor = Transaction().connection.cursor()
+        names = {c.id: c.code for c in customers}
+        named = set()
+        # One query for a whole list page: reading the persons as records
+        # would load every column of every person.
+        for sub_ids in grouped_slice(names, backend.MAX_QUERY_PARAMS):
+            cursor.execute(
+                *person.select(
+                    person.customer,
+                    person.name,
+                    where=fields.SQL_OPERATORS['in'](person.customer, sub_ids)
+                    & (person.name != Null)
+                    & (person.name != ''),
+                    order_by=[
+                        person.customer,
+                        person.sequence.asc.nulls_first,
+                        person.id,
+                    ],
+                )
+            )
+            for customer_id, person_name in cursor:
+                if customer_id not in named:
+                    named.add(customer_id)
+                    names[customer_id] = person_name
+        return names
 
     @classmethod
     def search_name(cls, name, clause):
@@ -218,27 +248,54 @@ class Customer(ValueTypeMixin, ModelSQL, ModelView):
         """Set stage, card class and first deal dates from the submitted
         registrations (and those being submitted); earlier dates are never
         overwritten (S2.12)"""
+        pool = Pool()
+        Registration = pool.get('lieye.registration')
+        registration = Registration.__table__()
+        cursor = Transaction().connection.cursor()
+        # Only the columns the stage needs, of every registration of the
+        # customers whatever the user may read.
+        where = registration.state != 'draft'
+        if submitting:
+            where |= fields.SQL_OPERATORS['in'](
+                registration.id, [r.id for r in submitting]
+            )
+        cursor.execute(
+            *registration.select(
+                registration.customer,
+                registration.stage,
+                registration.card_class,
+                registration.subscription_date,
+                registration.contract_date,
+                registration.date,
+                where=fields.SQL_OPERATORS['in'](
+                    registration.customer, [c.id for c in customers]
+                )
+                & where,
+            )
+        )
+        submitted = defaultdict(list)
+        for customer_id, *row in cursor:
+            submitted[customer_id].append(row)
         to_write = []
         for customer in customers:
-            submitted = [
-                r
-                for r in customer.registrations
-                if r.state != 'draft' or r in submitting
-            ]
-            if not submitted:
+            rows = submitted.get(customer.id)
+            if not rows:
                 continue
-            top = max(submitted, key=lambda r: STAGE_RANK[r.stage])
+            stages, cards, subscription_dates, contract_dates, dates = zip(*rows)
             values = {}
-            if STAGE_RANK[top.stage] > STAGE_RANK[customer.stage]:
-                values['stage'] = top.stage
-            cards = [r.card_class for r in submitted if r.card_class]
+            top = max(stages, key=STAGE_RANK.get)
+            if STAGE_RANK[top] > STAGE_RANK[customer.stage]:
+                values['stage'] = top
+            cards = [c for c in cards if c]
             if cards and max(cards) != customer.card_class:
                 values['card_class'] = max(cards)
-            for field in ['subscription_date', 'contract_date']:
-                dates = [getattr(r, field) for r in submitted if getattr(r, field)]
-                if dates and not getattr(customer, field):
-                    values[field] = min(dates)
-            dates = [r.date for r in submitted]
+            for field, field_dates in [
+                ('subscription_date', subscription_dates),
+                ('contract_date', contract_dates),
+            ]:
+                field_dates = [d for d in field_dates if d]
+                if field_dates and not getattr(customer, field):
+                    values[field] = min(field_dates)
             if (
                 not customer.first_contact_date
                 or min(dates) < customer.first_contact_date
@@ -251,7 +308,7 @@ class Customer(ValueTypeMixin, ModelSQL, ModelView):
                 cls.write(*to_write)
 
 
-class Person(ValueTypeMixin, sequence_ordered(), ModelSQL, ModelView):
+class Person(ProjectLinkMixin, ValueTypeMixin, sequence_ordered(), ModelSQL, ModelView):
     "Person of a customer group"
 
     __name__ = 'lieye.customer.person'
@@ -271,11 +328,7 @@ class Person(ValueTypeMixin, sequence_ordered(), ModelSQL, ModelView):
     )
     gender = fields.Selection(GENDERS, "Gender")
     birth_date = fields.Date("Birth Date")
-    age_band = fields.Many2One(
-        'lieye.dictionary',
-        "Age Band",
-        domain=dictionary_domain('age_band'),
-    )
+    age_band = dictionary_field("Age Band", 'age_band')
     phone = fields.Char(
         "Phone",
         states={'required': ~Eval('phone_declined', False)},
@@ -297,13 +350,13 @@ class Person(ValueTypeMixin, sequence_ordered(), ModelSQL, ModelView):
                     t,
                     (t.phone, Index.Equality(cardinality='high')),
                     (t.project, Index.Equality()),
-                    where=t.phone != Literal(None),
+                    where=t.phone != Null,
                 ),
                 Index(
                     t,
                     (t.id_number, Index.Equality(cardinality='high')),
                     (t.project, Index.Equality()),
-                    where=t.id_number != Literal(None),
+                    where=t.id_number != Null,
                 ),
                 Index(t, (t.name, Index.Similarity())),
             }
@@ -439,12 +492,16 @@ class Person(ValueTypeMixin, sequence_ordered(), ModelSQL, ModelView):
     @classmethod
     def find_known(cls, project, field, value, exclude_customer=None):
         "Return a person of another customer of project with that value"
-        domain = [
-            ('project', '=', project.id),
-            (field, '=', value),
-        ]
+        person = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        # Any person, whatever the user may read: a query, as this runs for
+        # every person saved.
+        where = (person.project == project.id) & (Column(person, field) == value)
         if exclude_customer:
-            domain.append(('customer', '!=', exclude_customer.id))
-        with without_check_access():
-            found = cls.search(domain, limit=1)
-        return found[0] if found else None
+            where &= person.customer != exclude_customer.id
+        cursor.execute(*person.select(person.id, where=where, limit=1))
+        row = cursor.fetchone()
+        if row:
+            # The callers name the owner, whose customer the user may not read.
+            with without_check_access():
+                return cls(row[0])

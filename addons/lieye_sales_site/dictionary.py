@@ -13,7 +13,7 @@ from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool
 from trytond.wizard import StateTransition, Wizard
 
-from .model import ValueTypeMixin
+from .model import ProjectMany2One, ValueTypeMixin
 
 CATEGORIES = [
     ('how_heard', "How They Heard"),
@@ -32,6 +32,13 @@ CATEGORIES = [
     ('followup_method', "Follow-up Method"),
     ('member_tier', "Member Tier"),
 ]
+
+
+def dictionary_field(string, category, **kwargs):
+    "Return a field for a value of category of the record's project"
+    return ProjectMany2One(
+        'lieye.dictionary', string, where={'category': category}, **kwargs
+    )
 
 
 class Dictionary(

@@ -37,3 +37,7 @@ class PersonIdentityLockedError(AccessError):
 
 class ValueTypeError(ValidationError):
     pass
+
+
+class FollowupError(ValidationError):
+    pass

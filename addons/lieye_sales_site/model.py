@@ -1,9 +1,16 @@
 # This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
 import datetime as dt
+from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
+from sql import Column
 from trytond.i18n import gettext
+from trytond.model import fields
+from trytond.model.exceptions import DomainValidationError
+from trytond.pool import Pool
+from trytond.pyson import Eval, PYSONEncoder
+from trytond.transaction import Transaction
 
 from .exceptions import ValueTypeError
 
@@ -96,3 +103,114 @@ class ValueTypeMixin:
                     )
                 )
         return super().preprocess_values(mode, values)
+
+
+class ProjectMany2One(fields.Many2One):
+    """Many2One to a record of the record's project, with fixed values
+    (`where`, as the category of a dictionary value)
+
+    The client gets this as the field's domain. The server does not search
+    it once per field: ProjectLinkMixin checks every such field of the
+    records with one query per target model."""
+
+    def __init__(self, model_name, string, where=None, **kwargs):
+        assert 'domain' not in kwargs, "the project scope is the only domain"
+        self.where = dict(where or {})
+        kwargs['depends'] = {'project', *kwargs.get('depends', ())}
+        super().__init__(model_name, string, **kwargs)
+
+    def scope_domain(self, project):
+        return [
+            *((name, '=', value) for name, value in self.where.items()),
+            ('project', '=', project),
+        ]
+
+    def definition(self, model, language):
+        definition = super().definition(model, language)
+        definition['domain'] = PYSONEncoder().encode(
+            self.scope_domain(Eval('project', -1))
+        )
+        return definition
+
+
+class ProjectLinkMixin:
+    "Refuse ProjectMany2One values outside the project scope"
+
+    __slots__ = ()
+
+    @classmethod
+    def validate_fields(cls, records, field_names):
+        super().validate_fields(records, field_names)
+        cls.check_project_links(records, field_names)
+
+    @classmethod
+    def check_project_links(cls, records, field_names):
+        """Raise the error of Tryton's domain validation for a link to a
+        record of another project or with other fixed values; links are
+        checked when they or the project change, inactive targets included,
+        as Tryton does"""
+        pool = Pool()
+        cursor = Transaction().connection.cursor()
+        checked = [
+            field
+            for name, field in cls._fields.items()
+            if isinstance(field, ProjectMany2One)
+            and (name in field_names or 'project' in field_names)
+        ]
+        if not checked:
+            return
+        # The stored ids are enough: loading each link as a record would
+        # cost more than the check.
+        table = cls.__table__()
+        cursor.execute(
+            *table.select(
+                table.id,
+                table.project,
+                *(Column(table, f.name) for f in checked),
+                where=fields.SQL_OPERATORS['in'](table.id, [r.id for r in records]),
+            )
+        )
+        rows = cursor.fetchall()
+        targets = defaultdict(set)
+        for _, _, *link_ids in rows:
+            for field, link_id in zip(checked, link_ids):
+                if link_id is not None:
+                    targets[field.model_name].add(link_id)
+        found = {}
+        for model_name, ids in targets.items():
+            target = pool.get(model_name).__table__()
+            columns = [
+                'project',
+                *sorted(
+                    {c for f in checked if f.model_name == model_name for c in f.where}
+                ),
+            ]
+            cursor.execute(
+                *target.select(
+                    target.id,
+                    *(Column(target, c) for c in columns),
+                    where=fields.SQL_OPERATORS['in'](target.id, list(ids)),
+                )
+            )
+            found.update(
+                ((model_name, id_), dict(zip(columns, values)))
+                for id_, *values in cursor
+            )
+        for record_id, project, *link_ids in rows:
+            for field, link_id in zip(checked, link_ids):
+                if link_id is None:
+                    continue
+                expected = dict(field.where, project=project)
+                values = found.get((field.model_name, link_id))
+                if values is None or any(values[k] != v for k, v in expected.items()):
+                    Target = pool.get(field.model_name)
+                    raise DomainValidationError(
+                        gettext(
+                            'ir.msg_domain_validation_record',
+                            **cls.__names__(field.name, cls(record_id)),
+                        ),
+                        domain=(
+                            field.scope_domain(project),
+                            Target.fields_get(list(expected)),
+                        ),
+                    )

@@ -1,6 +1,7 @@
 # This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
 from sql.aggregate import Count
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin,
@@ -14,7 +15,7 @@ from trytond.model import (
 )
 from trytond.pool import Pool
 from trytond.pyson import Eval, Id, If
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import TargetError
@@ -117,12 +118,12 @@ class Project(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         room = Room.__table__()
         cursor = Transaction().connection.cursor()
         counts = dict.fromkeys((p.id for p in projects), 0)
-        for sub_ids in grouped_slice(counts):
+        for sub_ids in grouped_slice(counts, backend.MAX_QUERY_PARAMS):
             cursor.execute(
                 *room.select(
                     room.project,
                     Count(room.id),
-                    where=reduce_ids(room.project, sub_ids),
+                    where=fields.SQL_OPERATORS['in'](room.project, sub_ids),
                     group_by=[room.project],
                 )
             )

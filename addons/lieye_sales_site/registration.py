@@ -14,16 +14,16 @@ from .customer import (
     INTENTS,
     STAGE_RANK,
     STAGES,
-    dictionary_domain,
     normalize_phone,
 )
+from .dictionary import dictionary_field
 from .exceptions import (
     AnswerError,
     PersonError,
     RegistrationLockedError,
     SubmissionError,
 )
-from .model import ValueTypeMixin
+from .model import ProjectLinkMixin, ProjectMany2One, ValueTypeMixin
 
 # Standard items of the paper registers (F1, F2) that block submission at each
 # stage, on top of the required questions configured in the back office.
@@ -74,7 +74,7 @@ def stage_at_least(stage):
     )
 
 
-class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
+class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelView):
     "Registration (录入单)"
 
     __name__ = 'lieye.registration'
@@ -98,13 +98,12 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         states=_draft,
         domain=[('state', '=', 'selling')],
     )
-    customer = fields.Many2One(
+    customer = ProjectMany2One(
         'lieye.customer',
         "Customer",
         required=True,
         ondelete='RESTRICT',
         states=_draft,
-        domain=[('project', '=', Eval('project', -1))],
     )
     stage = fields.Selection(STAGES, "Stage", required=True, sort=False, states=_draft)
     stage_string = stage.translated('stage')
@@ -116,9 +115,7 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
             'invisible': Eval('stage') != 'card_holder',
         },
     )
-    grade = fields.Many2One(
-        'lieye.dictionary', "Grade", states=_draft, domain=dictionary_domain('grade')
-    )
+    grade = dictionary_field("Grade", 'grade', states=_draft)
     intent = fields.Selection(INTENTS, "Intent", states=_draft)
     consultant = fields.Many2One(
         'res.user', "Consultant", required=True, ondelete='RESTRICT', states=_draft
@@ -151,56 +148,22 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
     )
 
     # F1 — visitor register (来访登记)
-    residence_district = fields.Many2One(
-        'lieye.dictionary',
-        "Residence District",
-        states=_visit,
-        domain=dictionary_domain('district'),
+    residence_district = dictionary_field(
+        "Residence District", 'district', states=_visit
     )
     residence_place = fields.Char("Residence Place", states=_visit)
-    work_district = fields.Many2One(
-        'lieye.dictionary',
-        "Work District",
-        states=_visit,
-        domain=dictionary_domain('district'),
-    )
+    work_district = dictionary_field("Work District", 'district', states=_visit)
     work_place = fields.Char("Work Place", states=_visit)
-    industry = fields.Many2One(
-        'lieye.dictionary',
-        "Industry",
-        states=_visit,
-        domain=dictionary_domain('industry'),
-    )
-    position = fields.Many2One(
-        'lieye.dictionary',
-        "Position",
-        states=_visit,
-        domain=dictionary_domain('position'),
-    )
-    purchase_count = fields.Many2One(
-        'lieye.dictionary',
-        "Home Purchases",
-        states=_visit,
-        domain=dictionary_domain('purchase_count'),
-    )
-    purpose = fields.Many2One(
-        'lieye.dictionary',
-        "Purchase Purpose",
-        states=_visit,
-        domain=dictionary_domain('purpose'),
-    )
+    industry = dictionary_field("Industry", 'industry', states=_visit)
+    position = dictionary_field("Position", 'position', states=_visit)
+    purchase_count = dictionary_field("Home Purchases", 'purchase_count', states=_visit)
+    purpose = dictionary_field("Purchase Purpose", 'purpose', states=_visit)
     purpose_quote = fields.Char("Purpose in Their Words", states=_visit)
-    area_need = fields.Many2One(
-        'lieye.dictionary',
-        "Required Area",
-        states=_visit,
-        domain=dictionary_domain('area_need'),
-    )
-    intended_building = fields.Many2One(
+    area_need = dictionary_field("Required Area", 'area_need', states=_visit)
+    intended_building = ProjectMany2One(
         'lieye.building',
         "Intended Building",
         states=_visit,
-        domain=[('project', '=', Eval('project', -1))],
     )
     intended_floor = fields.Char("Intended Floor", states=_visit)
     intended_unit_price = fields.Numeric(
@@ -213,78 +176,36 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
             ('intended_unit_price', '>', 0),
         ],
     )
-    payment_method = fields.Many2One(
-        'lieye.dictionary',
-        "Payment Method",
-        states=_visit,
-        domain=dictionary_domain('payment_method'),
+    payment_method = dictionary_field("Payment Method", 'payment_method', states=_visit)
+    concern_1 = dictionary_field("Concern 1", 'concern_factor', states=_visit)
+    concern_2 = dictionary_field("Concern 2", 'concern_factor', states=_visit)
+    concern_3 = dictionary_field("Concern 3", 'concern_factor', states=_visit)
+    main_concern = dictionary_field("Main Concern", 'concern_factor', states=_visit)
+    valued_1 = dictionary_field(
+        "Project Factor Valued 1", 'concern_factor', states=_visit
     )
-    concern_1 = fields.Many2One(
-        'lieye.dictionary',
-        "Concern 1",
-        states=_visit,
-        domain=dictionary_domain('concern_factor'),
+    valued_2 = dictionary_field(
+        "Project Factor Valued 2", 'concern_factor', states=_visit
     )
-    concern_2 = fields.Many2One(
-        'lieye.dictionary',
-        "Concern 2",
-        states=_visit,
-        domain=dictionary_domain('concern_factor'),
+    valued_3 = dictionary_field(
+        "Project Factor Valued 3", 'concern_factor', states=_visit
     )
-    concern_3 = fields.Many2One(
-        'lieye.dictionary',
-        "Concern 3",
-        states=_visit,
-        domain=dictionary_domain('concern_factor'),
-    )
-    main_concern = fields.Many2One(
-        'lieye.dictionary',
-        "Main Concern",
-        states=_visit,
-        domain=dictionary_domain('concern_factor'),
-    )
-    valued_1 = fields.Many2One(
-        'lieye.dictionary',
-        "Project Factor Valued 1",
-        states=_visit,
-        domain=dictionary_domain('concern_factor'),
-    )
-    valued_2 = fields.Many2One(
-        'lieye.dictionary',
-        "Project Factor Valued 2",
-        states=_visit,
-        domain=dictionary_domain('concern_factor'),
-    )
-    valued_3 = fields.Many2One(
-        'lieye.dictionary',
-        "Project Factor Valued 3",
-        states=_visit,
-        domain=dictionary_domain('concern_factor'),
-    )
-    recommended_1 = fields.Many2One(
+    recommended_1 = ProjectMany2One(
         'lieye.room',
         "Recommended Room 1",
         states=_visit,
-        domain=[('project', '=', Eval('project', -1))],
     )
-    recommended_2 = fields.Many2One(
+    recommended_2 = ProjectMany2One(
         'lieye.room',
         "Recommended Room 2",
         states=_visit,
-        domain=[('project', '=', Eval('project', -1))],
     )
-    recommended_3 = fields.Many2One(
+    recommended_3 = ProjectMany2One(
         'lieye.room',
         "Recommended Room 3",
         states=_visit,
-        domain=[('project', '=', Eval('project', -1))],
     )
-    how_heard = fields.Many2One(
-        'lieye.dictionary',
-        "How They Heard",
-        states=_draft,
-        domain=dictionary_domain('how_heard'),
-    )
+    how_heard = dictionary_field("How They Heard", 'how_heard', states=_draft)
     from_call = fields.Boolean("Converted from Call", states=_visit)
     from_exhibition = fields.Boolean("From Outdoor Exhibition", states=_visit)
     from_roadshow = fields.Boolean("From Roadshow", states=_visit)
@@ -316,11 +237,10 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
             'invisible': Eval('stage') != 'signed',
         },
     )
-    room = fields.Many2One(
+    room = ProjectMany2One(
         'lieye.room',
         "Room",
         states=_deal,
-        domain=[('project', '=', Eval('project', -1))],
     )
     area = fields.Numeric(
         "Area (m²)",
@@ -334,44 +254,26 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         states=_deal,
         domain=['OR', ('unit_price', '=', None), ('unit_price', '>', 0)],
     )
-    household_income = fields.Many2One(
-        'lieye.dictionary',
-        "Household Monthly Income",
-        states=_deal,
-        domain=dictionary_domain('household_income'),
+    household_income = dictionary_field(
+        "Household Monthly Income", 'household_income', states=_deal
     )
-    family_structure = fields.Many2One(
-        'lieye.dictionary',
-        "Family Structure",
-        states=_deal,
-        domain=dictionary_domain('family_structure'),
+    family_structure = dictionary_field(
+        "Family Structure", 'family_structure', states=_deal
     )
     children_ages = fields.Char("Children's Ages", states=_deal)
     decision_maker = fields.Char("Purchase Decision-maker", states=_deal)
     hobbies = fields.Char("Hobbies", states=_deal)
-    buy_reason_1 = fields.Many2One(
-        'lieye.dictionary',
-        "Reason for Buying 1",
-        states=_deal,
-        domain=dictionary_domain('concern_factor'),
+    buy_reason_1 = dictionary_field(
+        "Reason for Buying 1", 'concern_factor', states=_deal
     )
-    buy_reason_2 = fields.Many2One(
-        'lieye.dictionary',
-        "Reason for Buying 2",
-        states=_deal,
-        domain=dictionary_domain('concern_factor'),
+    buy_reason_2 = dictionary_field(
+        "Reason for Buying 2", 'concern_factor', states=_deal
     )
-    buy_reason_3 = fields.Many2One(
-        'lieye.dictionary',
-        "Reason for Buying 3",
-        states=_deal,
-        domain=dictionary_domain('concern_factor'),
+    buy_reason_3 = dictionary_field(
+        "Reason for Buying 3", 'concern_factor', states=_deal
     )
-    main_reason = fields.Many2One(
-        'lieye.dictionary',
-        "Most Important Reason",
-        states=_deal,
-        domain=dictionary_domain('concern_factor'),
+    main_reason = dictionary_field(
+        "Most Important Reason", 'concern_factor', states=_deal
     )
 
     # Only given answers are stored; the form shows every question of the
@@ -527,10 +429,16 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def set_answers(cls, registrations, name, value):
+        # The field needs a setter to be editable, but preprocess_values
+        # already stores the answers with the other values.
+        cls.write(registrations, {'answer_data': cls.stored_answers(value)})
+
+    @classmethod
+    def stored_answers(cls, answers):
+        "Return the given answers only"
         pool = Pool()
         Question = pool.get('lieye.question')
-        answers = {k: v for k, v in (value or {}).items() if not Question.is_empty(v)}
-        cls.write(registrations, {'answer_data': answers})
+        return {k: v for k, v in (answers or {}).items() if not Question.is_empty(v)}
 
     @fields.depends(
         'project', 'stage', 'grade', 'intent', 'answers', methods=['on_change_customer']
@@ -538,6 +446,19 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
     def on_change_with_answers(self):
         "Show every question of this entry page, keeping given answers"
         return self.with_questions(self.answers)
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        # Stored with the other values, not by a second write (and history
+        # row) through the setter.
+        if 'answers' in values:
+            values['answer_data'] = cls.stored_answers(values.pop('answers'))
+        # The transition to submitted records who and when in its write.
+        if mode == 'write' and values.get('state') == 'submitted':
+            values.setdefault('submitted_by', Transaction().user)
+            values.setdefault('submitted_at', dt.datetime.now())
+        return values
 
     @classmethod
     def check_modification(cls, mode, registrations, values=None, external=False):
@@ -559,28 +480,53 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def validate_fields(cls, registrations, field_names):
+        # First, so that a customer of another project gets this message
+        # rather than the generic one of the project links.
+        cls.check_customers(registrations)
         super().validate_fields(registrations, field_names)
-        for registration in registrations:
-            registration.check_customer()
-            if 'answer_data' in field_names:
+        # Writes list the values as given: the answers, not answer_data.
+        if field_names & {'answers', 'answer_data'}:
+            for registration in registrations:
                 registration.check_answers()
 
-    def check_customer(self):
-        if self.customer.project != self.project:
-            raise SubmissionError(
-                gettext(
-                    'lieye_sales_site.msg_registration_customer_project',
-                    customer=self.customer.rec_name,
-                )
+    @classmethod
+    def check_customers(cls, registrations):
+        """Refuse a customer of another project or owned by another
+        consultant, read in one query instead of loading the records"""
+        pool = Pool()
+        Customer = pool.get('lieye.customer')
+        registration = cls.__table__()
+        customer = Customer.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(
+            *registration.join(
+                customer, condition=registration.customer == customer.id
+            ).select(
+                registration.id,
+                registration.project != customer.project,
+                registration.consultant != customer.owner,
+                where=fields.SQL_OPERATORS['in'](
+                    registration.id, [r.id for r in registrations]
+                ),
             )
-        if self.customer.owner != self.consultant:
-            raise SubmissionError(
-                gettext(
-                    'lieye_sales_site.msg_registration_consultant_owner',
-                    customer=self.customer.rec_name,
-                    owner=self.customer.owner.rec_name,
+        )
+        for registration_id, other_project, other_owner in cursor.fetchall():
+            if other_project:
+                raise SubmissionError(
+                    gettext(
+                        'lieye_sales_site.msg_registration_customer_project',
+                        customer=cls(registration_id).customer.rec_name,
+                    )
                 )
-            )
+            if other_owner:
+                customer = cls(registration_id).customer
+                raise SubmissionError(
+                    gettext(
+                        'lieye_sales_site.msg_registration_consultant_owner',
+                        customer=customer.rec_name,
+                        owner=customer.owner.rec_name,
+                    )
+                )
 
     def check_answers(self):
         "Refuse unknown questions and answers of the wrong type"
@@ -608,12 +554,15 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
                 missing.append(gettext('lieye_sales_site.msg_missing_name'))
             if not person.phone and not person.phone_declined:
                 missing.append(gettext('lieye_sales_site.msg_missing_phone'))
-        fields_ = self.fields_get(STAGE_REQUIRED[self.stage])
-        for name in STAGE_REQUIRED[self.stage]:
-            value = getattr(self, name)
-            if value is None or value == '':
-                missing.append(fields_[name]['string'])
-        answers = self.answers or {}
+        empty = [
+            name
+            for name in STAGE_REQUIRED[self.stage]
+            if getattr(self, name) in (None, '')
+        ]
+        if empty:
+            fields_ = self.fields_get(empty)
+            missing.extend(fields_[name]['string'] for name in empty)
+        answers = self.answer_data or {}
         for question in Question.applicable(
             self.project, self.stage, self.grade, self.intent
         ):
@@ -637,14 +586,8 @@ class Registration(ValueTypeMixin, Workflow, ModelSQL, ModelView):
                         items='、'.join(missing),
                     )
                 )
-        cls.write(
-            registrations,
-            {
-                'submitted_by': Transaction().user,
-                'submitted_at': dt.datetime.now(),
-            },
-        )
-        # The transition writes the new state after this method.
+        # The transition writes the new state after this method, with who
+        # submitted and when (preprocess_values).
         Customer.update_stage(
             list({r.customer for r in registrations}), submitting=set(registrations)
         )

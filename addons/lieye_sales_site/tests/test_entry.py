@@ -7,13 +7,11 @@ from trytond.exceptions import UserError
 from trytond.model.modelstorage import RequiredValidationError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
-    TestCase,
-    activate_module,
-    drop_db,
     with_transaction,
 )
 from trytond.transaction import Transaction
 
+from trytond.modules.lieye_sales_site.customer import normalize_id_number
 from trytond.modules.lieye_sales_site.exceptions import (
     AnswerError,
     DuplicateCustomerError,
@@ -22,152 +20,83 @@ from trytond.modules.lieye_sales_site.exceptions import (
     RegistrationLockedError,
     SubmissionError,
 )
+from trytond.modules.lieye_sales_site.tests.tools import (
+    SalesSiteTestCase,
+    dictionary,
+    new_customer,
+    new_registration,
+    setup_project,
+)
 
 
-def dictionary(project, category, code):
-    Dictionary = Pool().get('lieye.dictionary')
-    (value,) = Dictionary.search(
-        [('project', '=', project.id), ('category', '=', category), ('code', '=', code)]
-    )
-    return value
-
-
-class EntryTestCase(TestCase):
+class EntryTestCase(SalesSiteTestCase):
     "Test customer entry (S2)"
-
-    # The generic module checks run in test_module; activate the module only.
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module(['lieye_sales_site'])
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
-
-    def setup_project(self, code='P1'):
-        pool = Pool()
-        Project = pool.get('lieye.project')
-        User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
-        (consultant,) = User.create(
-            [
-                {
-                    'login': f'c-{code}',
-                    'name': code,
-                    'groups': [
-                        (
-                            'add',
-                            [ModelData.get_id('lieye_sales_site', 'group_consultant')],
-                        )
-                    ],
-                }
-            ]
-        )
-        (project,) = Project.create(
-            [
-                {
-                    'code': code,
-                    'name': code,
-                    'state': 'selling',
-                    'members': [
-                        ('create', [{'user': consultant.id, 'role': 'consultant'}])
-                    ],
-                }
-            ]
-        )
-        return project, consultant
-
-    def new_customer(self, project, owner, phone='13800138000', **person):
-        pool = Pool()
-        Customer = pool.get('lieye.customer')
-        values = {'relation': 'self', 'name': '张三', 'phone': phone}
-        values.update(person)
-        (customer,) = Customer.create(
-            [
-                {
-                    'project': project.id,
-                    'owner': owner.id,
-                    'persons': [('create', [values])],
-                }
-            ]
-        )
-        return customer
-
-    def new_registration(self, customer, stage='walk_in', **values):
-        pool = Pool()
-        Registration = pool.get('lieye.registration')
-        (registration,) = Registration.create(
-            [
-                dict(
-                    {
-                        'project': customer.project.id,
-                        'customer': customer.id,
-                        'consultant': customer.owner.id,
-                        'stage': stage,
-                        'how_heard': dictionary(
-                            customer.project, 'how_heard', 'internet'
-                        ).id,
-                    },
-                    **values,
-                )
-            ]
-        )
-        return registration
 
     @with_transaction()
     def test_customer_code_and_phone(self):
         "Customer codes follow the project; phones are normalised (S2, B6)"
-        project, consultant = self.setup_project()
-        customer = self.new_customer(project, consultant, phone='138 0013 8000')
+        project, consultant = setup_project()
+        customer = new_customer(project, consultant, phone='138 0013 8000')
         self.assertEqual(customer.code, 'P1-00001')
         (person,) = customer.persons
         self.assertEqual(person.phone, '+8613800138000')
         self.assertTrue(person.party)
         self.assertEqual(person.party.name, '张三')
         self.assertEqual(customer.rec_name, '张三 (P1-00001)')
-        second = self.new_customer(project, consultant, phone='0571-88888888')
+        second = new_customer(project, consultant, phone='0571-88888888')
         self.assertEqual(second.code, 'P1-00002')
         self.assertEqual(second.persons[0].phone, '+8657188888888')
 
     @with_transaction()
     def test_bad_identity_refused(self):
         "Malformed phones and ID numbers are refused (S2.6)"
-        project, consultant = self.setup_project()
+        project, consultant = setup_project()
         with self.assertRaises(PersonError):
-            self.new_customer(project, consultant, phone='12345')
+            new_customer(project, consultant, phone='12345')
         with self.assertRaises(PersonError):
-            self.new_customer(project, consultant, id_number='110105194912310021')
-        customer = self.new_customer(
-            project, consultant, id_number='11010519491231002x'
-        )
+            new_customer(project, consultant, id_number='110105194912310021')
+        customer = new_customer(project, consultant, id_number='11010519491231002x')
         self.assertEqual(customer.persons[0].id_number, '11010519491231002X')
+
+    def test_id_number_area_code_of_any_year(self):
+        "An ID number is accepted whatever year its area code was created"
+        # 西湖区 has had 330106 since 1983 only: people born before were
+        # given it when they first registered there.
+        self.assertEqual(
+            normalize_id_number('330106197501011237'), '330106197501011237'
+        )
+        for wrong in [
+            '330106197501011238',  # check digit
+            '330106197502301236',  # birth date
+            '999999197501011235',  # area code never assigned
+            '33010619750101123',  # length
+        ]:
+            with self.subTest(wrong=wrong), self.assertRaises(ValueError):
+                normalize_id_number(wrong)
 
     @with_transaction()
     def test_duplicate_phone_in_project(self):
         "A known phone or ID number cannot start a second group (B6)"
-        project, consultant = self.setup_project()
-        other_project, other = self.setup_project('P2')
-        self.new_customer(project, consultant, id_number='11010519491231002X')
+        project, consultant = setup_project()
+        other_project, other = setup_project('P2')
+        new_customer(project, consultant, id_number='11010519491231002X')
         with self.assertRaises(DuplicateCustomerError) as cm:
-            self.new_customer(project, consultant, phone='+86 138 0013 8000')
+            new_customer(project, consultant, phone='+86 138 0013 8000')
         self.assertIn('P1', str(cm.exception))
         with self.assertRaises(DuplicateCustomerError):
-            self.new_customer(
+            new_customer(
                 project, consultant, phone='13900139000', id_number='11010519491231002X'
             )
         # Another project is another market.
-        self.new_customer(other_project, other)
+        new_customer(other_project, other)
 
     @with_transaction()
     def test_declined_name_and_phone(self):
         "Name and phone may stay empty only when declined (S2.6)"
         pool = Pool()
         Registration = pool.get('lieye.registration')
-        project, consultant = self.setup_project()
-        customer = self.new_customer(
+        project, consultant = setup_project()
+        customer = new_customer(
             project,
             consultant,
             phone=None,
@@ -175,12 +104,12 @@ class EntryTestCase(TestCase):
             name=None,
             name_declined=True,
         )
-        registration = self.new_registration(customer, stage='call')
+        registration = new_registration(customer, stage='call')
         Registration.submit([registration])
         self.assertEqual(registration.state, 'submitted')
 
         with self.assertRaises(RequiredValidationError) as cm:
-            self.new_customer(project, consultant, phone=None, name='李四')
+            new_customer(project, consultant, phone=None, name='李四')
         self.assertIn('Phone', str(cm.exception))
 
     @with_transaction()
@@ -188,9 +117,9 @@ class EntryTestCase(TestCase):
         "Submission lists every empty required item (S2.6)"
         pool = Pool()
         Registration = pool.get('lieye.registration')
-        project, consultant = self.setup_project()
-        customer = self.new_customer(project, consultant)
-        registration = self.new_registration(customer, how_heard=None)
+        project, consultant = setup_project()
+        customer = new_customer(project, consultant)
+        registration = new_registration(customer, how_heard=None)
         with self.assertRaises(SubmissionError) as cm:
             Registration.submit([registration])
         message = str(cm.exception)
@@ -205,9 +134,9 @@ class EntryTestCase(TestCase):
         Customer = pool.get('lieye.customer')
         Registration = pool.get('lieye.registration')
         Person = pool.get('lieye.customer.person')
-        project, consultant = self.setup_project()
-        customer = self.new_customer(project, consultant)
-        walk_in = self.new_registration(
+        project, consultant = setup_project()
+        customer = new_customer(project, consultant)
+        walk_in = new_registration(
             customer,
             residence_district=dictionary(project, 'district', 'local_core').id,
             purpose=dictionary(project, 'purpose', 'own_use').id,
@@ -231,7 +160,7 @@ class EntryTestCase(TestCase):
                 Person.write([person], {'phone': '13900139000'})
 
         # Upgrade without confirmation: earlier entries stay as they were.
-        subscribed = self.new_registration(
+        subscribed = new_registration(
             customer,
             stage='subscribed',
             purpose=dictionary(project, 'purpose', 'own_use').id,
@@ -266,7 +195,7 @@ class EntryTestCase(TestCase):
         self.assertEqual(walk_in.state, 'submitted')
 
         # A later subscription never overwrites the first date (S2.12).
-        second = self.new_registration(
+        second = new_registration(
             customer,
             stage='subscribed',
             purpose=dictionary(project, 'purpose', 'own_use').id,
@@ -284,11 +213,11 @@ class EntryTestCase(TestCase):
         "A registration is made in the owner's name"
         pool = Pool()
         User = pool.get('res.user')
-        project, consultant = self.setup_project()
+        project, consultant = setup_project()
         (other,) = User.create([{'login': 'other', 'name': 'Other'}])
-        customer = self.new_customer(project, consultant)
+        customer = new_customer(project, consultant)
         with self.assertRaises(SubmissionError):
-            self.new_registration(customer, consultant=other.id)
+            new_registration(customer, consultant=other.id)
 
     @with_transaction()
     def test_questionnaire_per_project(self):
@@ -296,8 +225,8 @@ class EntryTestCase(TestCase):
         pool = Pool()
         Question = pool.get('lieye.question')
         Registration = pool.get('lieye.registration')
-        project, consultant = self.setup_project()
-        other_project, other = self.setup_project('P2')
+        project, consultant = setup_project()
+        other_project, other = setup_project('P2')
         (question,) = Question.create(
             [
                 {
@@ -312,8 +241,8 @@ class EntryTestCase(TestCase):
             ]
         )
 
-        customer = self.new_customer(project, consultant)
-        registration = self.new_registration(customer, stage='call')
+        customer = new_customer(project, consultant)
+        registration = new_registration(customer, stage='call')
         self.assertIn('family_size', registration.on_change_with_answers())
         with self.assertRaises(SubmissionError) as cm:
             Registration.submit([registration])
@@ -328,8 +257,8 @@ class EntryTestCase(TestCase):
         registration.save()
         Registration.submit([registration])
 
-        other_customer = self.new_customer(other_project, other)
-        other_registration = self.new_registration(other_customer, stage='call')
+        other_customer = new_customer(other_project, other)
+        other_registration = new_registration(other_customer, stage='call')
         self.assertNotIn('family_size', other_registration.on_change_with_answers())
         Registration.submit([other_registration])
 
@@ -337,8 +266,8 @@ class EntryTestCase(TestCase):
         question.active = False
         question.save()
         self.assertEqual(Registration(registration.id).answers, {'family_size': 4})
-        new = self.new_registration(
-            self.new_customer(project, consultant, phone='13700137000'), stage='call'
+        new = new_registration(
+            new_customer(project, consultant, phone='13700137000'), stage='call'
         )
         self.assertNotIn('family_size', new.on_change_with_answers())
 
@@ -348,7 +277,7 @@ class EntryTestCase(TestCase):
         pool = Pool()
         Question = pool.get('lieye.question')
         Dictionary = pool.get('lieye.dictionary')
-        project, _ = self.setup_project()
+        project, _ = setup_project()
         (question,) = Question.create(
             [
                 {

@@ -1,0 +1,111 @@
+# This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+"The records most tests of the module start from"
+
+from trytond.pool import Pool
+from trytond.tests.test_tryton import TestCase, activate_module, drop_db
+
+
+def dictionary(project, category, code):
+    "Return the project's copy of the dictionary value"
+    Dictionary = Pool().get('lieye.dictionary')
+    (value,) = Dictionary.search(
+        [('project', '=', project.id), ('category', '=', category), ('code', '=', code)]
+    )
+    return value
+
+
+def new_user(login, group):
+    "Create a user in the module's group"
+    pool = Pool()
+    User = pool.get('res.user')
+    ModelData = pool.get('ir.model.data')
+    (user,) = User.create(
+        [
+            {
+                'login': login,
+                'name': login,
+                'groups': [('add', [ModelData.get_id('lieye_sales_site', group)])],
+            }
+        ]
+    )
+    return user
+
+
+def setup_project(code='P1', consultants=1):
+    "Return a selling project followed by its consultants"
+    Project = Pool().get('lieye.project')
+    users = [
+        new_user(f'c{n}-{code}', 'group_consultant') for n in range(1, consultants + 1)
+    ]
+    (project,) = Project.create(
+        [
+            {
+                'code': code,
+                'name': code,
+                'state': 'selling',
+                'members': [
+                    ('create', [{'user': u.id, 'role': 'consultant'} for u in users])
+                ],
+            }
+        ]
+    )
+    return (project, *users)
+
+
+def new_customer(project, owner, phone='13800138000', values=None, **person):
+    """Create a customer group of one person; values are the group's,
+    the keywords the person's"""
+    Customer = Pool().get('lieye.customer')
+    person = dict({'relation': 'self', 'name': '张三', 'phone': phone}, **person)
+    (customer,) = Customer.create(
+        [
+            dict(
+                {
+                    'project': project.id,
+                    'owner': owner.id,
+                    'persons': [('create', [person])],
+                },
+                **(values or {}),
+            )
+        ]
+    )
+    return customer
+
+
+def new_registration(customer, stage='walk_in', **values):
+    "Create a draft registration of the customer by its owner"
+    Registration = Pool().get('lieye.registration')
+    (registration,) = Registration.create(
+        [
+            dict(
+                {
+                    'project': customer.project.id,
+                    'customer': customer.id,
+                    'consultant': customer.owner.id,
+                    'stage': stage,
+                    'how_heard': dictionary(
+                        customer.project, 'how_heard', 'internet'
+                    ).id,
+                },
+                **values,
+            )
+        ]
+    )
+    return registration
+
+
+class SalesSiteTestCase(TestCase):
+    "A test case on a database with the module activated"
+
+    # The generic module checks run in test_module; activate the module only.
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        drop_db()
+        activate_module(['lieye_sales_site'])
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        drop_db()
