@@ -1,28 +1,72 @@
-"""Benchmarks: each prints our figure, a baseline measured in the same run,
-and their ratio. Results also go to var/bench-results.json.
+"""The benchmark suite: each benchmark prints our figure, a baseline measured
+in the same run, and their ratio; results also go to var/bench-results.json.
 
-B1  a member's room list through the ORM with record rules and field access,
-    against hand-written SQL returning the same rows.
-P1  a consultant registers and submits N visitors (customer, person, a
-    walk-in registration with about 40 answers, submit), with record rules
-    and access checks on, against bare Tryton creating N parties with a
-    phone (party.party + contact mechanism) as the administrator.
+    bench/run              on the small dataset (10k customer groups)
+    SIZE=large bench/run   on the large one (1M), P2 also on medium (100k)
 
-Runs on the database of `make setup` (LIEYE_DB_NAME, default lieye) inside
-transactions that are rolled back, so the database is left as it was.
-BENCH_N sets N for P1 (default 200). Later issues add the data generator and
-the other benchmarks of the performance goals.
+The datasets come from bench/generate.py on the benchmarks' PostgreSQL
+cluster; they are built on first use. The server is the production shape:
+gunicorn workers running trytond under python -O.
+
+B1 a secretary's room list through the ORM with record rules, vs the same
+   rows by hand-written SQL.
+P1 a consultant registers and submits N visitors (customer group, person and
+   party, a walk-in registration with 40 answers, submit) with access checks
+   on, vs bare Tryton creating N parties with a phone as the administrator.
+   Both in the server process, in transactions that are rolled back.
+P2 a consultant's "my customers" first page (the list view's fields, 50 rows)
+   through JSON-RPC with record rules, vs hand-written indexed SQL returning
+   the same rows and columns; on each dataset size, and the growth of our
+   figure from the smaller to the larger.
+P3 判客: the look-up of a phone among all persons (phones drawn from every
+   project) for a project, as the entry form does it, in the server process,
+   vs the same look-up by raw indexed SQL; and the same look-up through
+   JSON-RPC (on_change_with of the entry form) for the absolute figure.
+P7 concurrent consultants (P7_CLIENTS, default 50), each with a mixed
+   workload (entry, search, first page, follow-up, home counters) and a think
+   time between actions (P7_THINK, default "1,3" seconds), for P7_SECONDS
+   (default 60) against P7_WORKERS gunicorn workers (default 4), vs one client
+   running the same mix alone: errors, p50 and p95 of every request.
+
+BENCH_N sets N for P1 (default 200).
 """
 
+import datetime as dt
 import json
 import os
+import random
+import socket
 import statistics
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'bench'))
+sys.path.insert(0, str(ROOT / 'tests'))
+
+import generate  # noqa: E402
+
+from rpc import Client  # noqa: E402
+
 ROOM_FIELDS = ['code', 'floor', 'unit_number', 'building_area', 'list_total', 'state']
+PAGE_FIELDS = [
+    'code',
+    'name',
+    'project.rec_name',
+    'owner.rec_name',
+    'stage',
+    'grade.rec_name',
+    'intent',
+    'first_contact_date',
+    'last_followup_date',
+]
+PAGE_SIZE = 50
+# Numbers no generated person has (generate.MOBILE_PREFIXES lacks 134).
+FREE_PREFIX = '134'
 
 
 def timed(function, repeat):
@@ -36,6 +80,93 @@ def timed(function, repeat):
     return statistics.median(samples)
 
 
+def percentile(samples, q):
+    samples = sorted(samples)
+    return samples[min(len(samples) - 1, int(len(samples) * q))]
+
+
+def result(name, rows, ours, baseline, **extra):
+    return dict(
+        name=name,
+        rows=rows,
+        ours_ms=ours * 1000,
+        baseline_ms=baseline * 1000,
+        ratio=ours / baseline,
+        **extra,
+    )
+
+
+def rpc_date(date):
+    return {
+        '__class__': 'date',
+        'year': date.year,
+        'month': date.month,
+        'day': date.day,
+    }
+
+
+class Server:
+    "gunicorn serving the given databases, as in docker-compose.yml"
+
+    def __init__(self, uri, databases, workers):
+        self.port = free_port()
+        self.url = f'http://127.0.0.1:{self.port}'
+        env = dict(
+            os.environ,
+            TRYTOND_CONFIG=str(ROOT / 'trytond.conf'),
+            TRYTOND_DATABASE__URI=uri,
+            TRYTOND_DATABASE_NAMES=','.join(databases),
+        )
+        env.pop('TRYTOND_DATABASE__PATH', None)
+        self.log = open(ROOT / 'var' / 'bench-server.log', 'w')
+        self.process = subprocess.Popen(
+            [
+                str(ROOT / '.venv' / 'bin' / 'python'),
+                '-O',
+                '-m',
+                'gunicorn',
+                f'--bind=127.0.0.1:{self.port}',
+                f'--workers={workers}',
+                '--timeout=300',
+                'trytond.application:app',
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError((ROOT / 'var' / 'bench-server.log').read_text())
+            try:
+                socket.create_connection(('127.0.0.1', self.port), 1).close()
+                return
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError('gunicorn did not start')
+
+    def client(self, database, login):
+        return Client(self.url, database).login(login, generate.PASSWORD)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(60)
+        self.log.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def connect(uri, database):
+    import psycopg
+
+    return psycopg.connect(urlparse(uri)._replace(path=f'/{database}').geturl())
+
+
 def bench_room_list(database, repeat=30):
     from trytond.pool import Pool
     from trytond.transaction import Transaction
@@ -44,7 +175,7 @@ def bench_room_list(database, repeat=30):
     pool.init()
     with Transaction().start(database, 0, readonly=True):
         User = pool.get('res.user')
-        (user,) = User.search([('login', '=', 'secretary1')])
+        (user,) = User.search([('login', '=', 'p001sec')])
     with Transaction().start(
         database, user.id, readonly=True, context={'_check_access': True}
     ) as transaction:
@@ -70,13 +201,7 @@ def bench_room_list(database, repeat=30):
 
         rows = len(Room.search([]))
         ours, baseline = timed(orm, repeat), timed(sql, repeat)
-    return {
-        'name': 'B1 room list with record rules vs raw SQL',
-        'rows': rows,
-        'ours_ms': ours * 1000,
-        'baseline_ms': baseline * 1000,
-        'ratio': ours / baseline,
-    }
+    return result('B1 room list with record rules vs raw SQL', rows, ours, baseline)
 
 
 def bench_register_visitors(database, count):
@@ -87,7 +212,7 @@ def bench_register_visitors(database, count):
     pool.init()
     with Transaction().start(database, 0, readonly=True):
         User = pool.get('res.user')
-        (consultant,) = User.search([('login', '=', 'consultant1')])
+        (consultant,) = User.search([('login', '=', 'p001c01')])
         (admin,) = User.search([('login', '=', 'admin')])
 
     phases = dict.fromkeys(['customer', 'registration', 'submit'], 0.0)
@@ -95,8 +220,8 @@ def bench_register_visitors(database, count):
         Question = pool.get('lieye.question')
         Project = pool.get('lieye.project')
         Dictionary = pool.get('lieye.dictionary')
-        (project,) = Project.search([('code', '=', 'DEMO1')])
-        # Bring the questionnaire to about 40 items, as a real site's.
+        (project,) = Project.search([('code', '=', 'P001')])
+        # Bring the questionnaire to 40 items, as a real site's.
         existing = Question.search([])
         extra = Question.create(
             [
@@ -133,9 +258,6 @@ def bench_register_visitors(database, count):
             'household_income': '20_30k',
             'current_housing': 'rent',
             'visit_count': 1,
-            'family_members': 3,
-            'children_school': True,
-            'with_elderly': False,
         }
         for question in extra:
             answers[question.name] = {'char': '答案', 'integer': 7, 'boolean': True}[
@@ -161,7 +283,7 @@ def bench_register_visitors(database, count):
                                         {
                                             'relation': 'self',
                                             'name': f'访客{i}',
-                                            'phone': f'135{i:08d}',
+                                            'phone': f'{FREE_PREFIX}{i:08d}',
                                         }
                                     ],
                                 )
@@ -200,42 +322,416 @@ def bench_register_visitors(database, count):
                     {
                         'name': f'访客{i}',
                         'contact_mechanisms': [
-                            ('create', [{'type': 'mobile', 'value': f'+86135{i:08d}'}])
+                            (
+                                'create',
+                                [
+                                    {
+                                        'type': 'mobile',
+                                        'value': f'+86{FREE_PREFIX}{i:08d}',
+                                    }
+                                ],
+                            )
                         ],
                     }
                 ]
             )
         baseline = time.perf_counter() - start
         transaction.rollback()
-    return {
-        'name': f'P1 register+submit {count} visitors vs parties',
-        'rows': count,
-        'ours_ms': ours * 1000 / count,
-        'baseline_ms': baseline * 1000 / count,
-        'ratio': ours / baseline,
-        'phases_ms': {k: v * 1000 / count for k, v in phases.items()},
-    }
+    return result(
+        f'P1 register+submit {count} visitors vs parties',
+        count,
+        ours / count,
+        baseline / count,
+        phases_ms={k: v * 1000 / count for k, v in phases.items()},
+    )
 
 
-def main():
-    database = os.environ.get('LIEYE_DB_NAME', 'lieye')
-    count = int(os.environ.get('BENCH_N', 200))
-    results = [
-        bench_room_list(database),
-        bench_register_visitors(database, count),
+def bench_first_page(server, uri, database, repeat=50):
+    "P2: the first page of a consultant's customers"
+    client = server.client(database, 'p001c01')
+    conn = connect(uri, database)
+    cursor = conn.cursor()
+    cursor.execute(
+        'SELECT project FROM lieye_project_member WHERE "user" = %s AND active',
+        (client.user_id,),
+    )
+    projects = [p for (p,) in cursor.fetchall()]
+
+    def rpc():
+        return client.model(
+            'lieye.customer',
+            'search_read',
+            [],
+            0,
+            PAGE_SIZE,
+            None,
+            PAGE_FIELDS,
+        )
+
+    # The same rows and columns: the first person's name stands for the
+    # group's name, as Customer.get_name does.
+    query = """SELECT c.id, c.code,
+            COALESCE((SELECT p.name FROM lieye_customer_person p
+                WHERE p.customer = c.id AND p.name IS NOT NULL
+                ORDER BY p.sequence, p.id LIMIT 1), c.code),
+            pr.name, u.name, c.stage, g.name, c.intent,
+            c.first_contact_date, c.last_followup_date
+        FROM lieye_customer c
+        JOIN lieye_project pr ON pr.id = c.project
+        JOIN res_user u ON u.id = c.owner
+        LEFT JOIN lieye_dictionary g ON g.id = c.grade
+        WHERE c.owner = %s AND c.project = ANY(%s)
+        ORDER BY c.create_date DESC, c.id
+        LIMIT %s"""
+
+    def sql():
+        cursor.execute(query, (client.user_id, projects, PAGE_SIZE))
+        return cursor.fetchall()
+
+    ours_rows, sql_rows = rpc(), sql()
+    if [r['id'] for r in ours_rows] != [r[0] for r in sql_rows]:
+        raise RuntimeError('P2: the RPC and the SQL do not return the same rows')
+    ours, baseline = timed(rpc, repeat), timed(sql, repeat)
+    cursor.execute('SELECT COUNT(*) FROM lieye_customer')
+    (total,) = cursor.fetchone()
+    conn.close()
+    return result(
+        f'P2 my customers, first page ({total // 1000}k groups)',
+        len(ours_rows),
+        ours,
+        baseline,
+        customers=total,
+    )
+
+
+def bench_phone_lookup(server, uri, database, repeat=200):
+    "P3: 判客 — a phone among all persons"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    conn = connect(uri, database)
+    cursor = conn.cursor()
+    cursor.execute(
+        'SELECT phone FROM lieye_customer_person WHERE phone IS NOT NULL '
+        'ORDER BY random() LIMIT %s',
+        (repeat,),
+    )
+    phones = [p for (p,) in cursor.fetchall()]
+    cursor.execute('SELECT COUNT(*) FROM lieye_customer_person')
+    (persons,) = cursor.fetchone()
+    pool = Pool(database)
+    pool.init()
+    with Transaction().start(database, 0, readonly=True):
+        User = pool.get('res.user')
+        (consultant,) = User.search([('login', '=', 'p001c01')])
+    with Transaction().start(
+        database, consultant.id, readonly=True, context={'_check_access': True}
+    ):
+        Person = pool.get('lieye.customer.person')
+        Project = pool.get('lieye.project')
+        (project,) = Project.search([('code', '=', 'P001')])
+        samples = iter(phones * 2)
+
+        def orm():
+            return Person.find_known(project, 'phone', next(samples))
+
+        query = (
+            'SELECT id FROM lieye_customer_person '
+            'WHERE phone = %s AND project = %s ORDER BY id LIMIT 1'
+        )
+        sql_samples = iter(phones * 2)
+
+        def sql():
+            cursor.execute(query, (next(sql_samples), project.id))
+            return cursor.fetchall()
+
+        ours, baseline = timed(orm, repeat - 1), timed(sql, repeat - 1)
+    conn.close()
+
+    client = server.client(database, 'p001c01')
+    (project,) = client.search('lieye.project', [('code', '=', 'P001')])
+    rpc_samples = iter(phones * 2)
+
+    def rpc():
+        return client.model(
+            'lieye.registration.entry.start',
+            'on_change_with',
+            {'project': project, 'phone': next(rpc_samples)},
+            ['known'],
+        )
+
+    over_rpc = timed(rpc, repeat - 1)
+    return result(
+        f'P3 phone look-up among {persons // 1000}k persons',
+        persons,
+        ours,
+        baseline,
+        rpc_ms=over_rpc * 1000,
+    )
+
+
+class Workload:
+    "A consultant's mixed work through JSON-RPC, timing every request"
+
+    ACTIONS = [
+        ('entry', 0.15),
+        ('search', 0.30),
+        ('page', 0.20),
+        ('followup', 0.20),
+        ('counters', 0.15),
     ]
-    print(f'{"benchmark":<45} {"rows":>6} {"ours ms":>9} {"base ms":>9} {"ratio":>7}')
+
+    def __init__(self, server, database, login, serial, think):
+        self.client = server.client(database, login)
+        self.serial = serial
+        self.think = think
+        self.rng = random.Random(serial)
+        self.timings = []
+        self.errors = []
+        self.count = 0
+        self.project = self.client.search('lieye.project', [], limit=1)[0]
+        self.customers = self.client.search('lieye.customer', [], limit=200)
+        (self.how_heard,) = self.client.search(
+            'lieye.dictionary',
+            [('project', '=', self.project), ('category', '=', 'how_heard')],
+            limit=1,
+        )
+
+    def request(self, kind, method, *args):
+        start = time.perf_counter()
+        try:
+            return self.client.model(*args[:1], method, *args[1:])
+        except Exception as exception:
+            self.errors.append(f'{kind}: {exception}')
+            raise
+        finally:
+            self.timings.append((kind, time.perf_counter() - start))
+
+    def run_one(self):
+        kind = self.rng.choices(
+            [k for k, _ in self.ACTIONS], [w for _, w in self.ACTIONS]
+        )[0]
+        try:
+            getattr(self, kind)()
+        except Exception:
+            pass
+
+    def entry(self):
+        self.count += 1
+        phone = f'{FREE_PREFIX}{self.serial:03d}{self.count:05d}'
+        (customer,) = self.request(
+            'entry',
+            'create',
+            'lieye.customer',
+            [
+                {
+                    'project': self.project,
+                    'persons': [
+                        [
+                            'create',
+                            [{'relation': 'self', 'name': '来电客户', 'phone': phone}],
+                        ]
+                    ],
+                }
+            ],
+        )
+        (registration,) = self.request(
+            'entry',
+            'create',
+            'lieye.registration',
+            [
+                {
+                    'project': self.project,
+                    'customer': customer,
+                    'stage': 'call',
+                    'how_heard': self.how_heard,
+                    'answers': {'call_topic': '咨询户型与价格'},
+                }
+            ],
+        )
+        self.request('entry', 'submit', 'lieye.registration', [registration])
+        self.customers.append(customer)
+
+    def search(self):
+        surname = self.rng.choice(generate.SURNAMES)
+        self.request(
+            'search',
+            'search_read',
+            'lieye.customer',
+            [('rec_name', 'ilike', f'%{surname}%')],
+            0,
+            PAGE_SIZE,
+            None,
+            PAGE_FIELDS,
+        )
+
+    def page(self):
+        self.request(
+            'page',
+            'search_read',
+            'lieye.customer',
+            [],
+            0,
+            PAGE_SIZE,
+            None,
+            PAGE_FIELDS,
+        )
+
+    def followup(self):
+        today = dt.date.today()
+        self.request(
+            'followup',
+            'create',
+            'lieye.followup',
+            [
+                {
+                    'customer': self.rng.choice(self.customers),
+                    'date': rpc_date(today),
+                    'method': 'phone',
+                    'content': '电话回访，客户关注开盘时间。',
+                    'next_date': rpc_date(today + dt.timedelta(days=7)),
+                }
+            ],
+        )
+
+    def counters(self):
+        today = dt.date.today()
+        week = today - dt.timedelta(days=today.weekday())
+        for model, domain in [
+            ('lieye.customer', [('first_contact_date', '>=', rpc_date(week))]),
+            (
+                'lieye.customer',
+                [('first_contact_date', '>=', rpc_date(today.replace(day=1)))],
+            ),
+            ('lieye.followup', [('next_date', '<=', rpc_date(today))]),
+            ('lieye.registration', [('state', '=', 'draft')]),
+        ]:
+            self.request('counters', 'search_count', model, domain)
+
+    def run_for(self, seconds, stop):
+        deadline = time.time() + seconds
+        while time.time() < deadline and not stop.is_set():
+            self.run_one()
+            time.sleep(self.rng.uniform(*self.think))
+
+
+def consultant_logins(uri, database, count):
+    conn = connect(uri, database)
+    rows = conn.execute(
+        "SELECT login FROM res_user WHERE login ~ '^p[0-9]+c[0-9]+$' ORDER BY login"
+    ).fetchall()
+    conn.close()
+    logins = [login for (login,) in rows]
+    return [logins[i % len(logins)] for i in range(count)]
+
+
+def bench_concurrency(server, uri, database, clients, seconds, think):
+    "P7: many consultants at once vs one alone"
+    logins = consultant_logins(uri, database, clients + 1)
+    alone = Workload(server, database, logins[-1], 999, (0, 0))
+    for _ in range(20):  # warm-up
+        alone.run_one()
+    alone.timings, alone.errors = [], []
+    for _ in range(200):
+        alone.run_one()
+    single = [t for _, t in alone.timings]
+
+    workloads = [
+        Workload(server, database, login, serial, think)
+        for serial, login in enumerate(logins[:clients])
+    ]
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=w.run_for, args=(seconds, stop)) for w in workloads
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    timings = [t for w in workloads for _, t in w.timings]
+    errors = [e for w in workloads for e in w.errors]
+    by_kind = {}
+    for w in workloads:
+        for kind, t in w.timings:
+            by_kind.setdefault(kind, []).append(t)
+    return result(
+        f'P7 {clients} clients vs 1, p95',
+        len(timings),
+        percentile(timings, 0.95),
+        percentile(single, 0.95),
+        p50_ms=percentile(timings, 0.5) * 1000,
+        single_p50_ms=percentile(single, 0.5) * 1000,
+        errors=len(errors),
+        single_errors=len(alone.errors),
+        error_samples=errors[:5] + alone.errors[:5],
+        requests_per_second=len(timings) / elapsed,
+        p95_by_kind_ms={k: percentile(v, 0.95) * 1000 for k, v in by_kind.items()},
+    )
+
+
+def print_table(results):
+    print()
+    print(f'{"benchmark":<48} {"rows":>8} {"ours ms":>9} {"base ms":>9} {"ratio":>7}')
     for r in results:
         print(
-            f'{r["name"]:<45} {r["rows"]:>6} {r["ours_ms"]:>9.2f} '
+            f'{r["name"]:<48} {r["rows"]:>8} {r["ours_ms"]:>9.2f} '
             f'{r["baseline_ms"]:>9.2f} {r["ratio"]:>6.1f}x'
         )
     for r in results:
-        if 'phases_ms' in r:
-            phases = ', '.join(f'{k} {v:.1f} ms' for k, v in r['phases_ms'].items())
-            print(f'  {r["name"]}: per entry {phases}')
+        extra = {
+            k: v
+            for k, v in r.items()
+            if k not in {'name', 'rows', 'ours_ms', 'baseline_ms', 'ratio'}
+        }
+        if extra:
+            print(
+                f'  {r["name"]}: {json.dumps(extra, ensure_ascii=False, default=str)}'
+            )
+
+
+def main():
+    size = os.environ.get('SIZE', 'small')
+    count = int(os.environ.get('BENCH_N', 200))
+    clients = int(os.environ.get('P7_CLIENTS', 50))
+    seconds = float(os.environ.get('P7_SECONDS', 60))
+    think = tuple(float(t) for t in os.environ.get('P7_THINK', '1,3').split(','))
+    workers = int(os.environ.get('P7_WORKERS', 4))
+    uri = generate.bench_uri()
+    sizes = ['medium', 'large'] if size == 'large' else [size]
+    databases = [generate.ensure(s, uri)[0] for s in sizes]
+    database = databases[-1]
+    os.environ['TRYTOND_DATABASE__URI'] = uri
+    os.environ.pop('TRYTOND_DATABASE__PATH', None)
+    machine = {
+        'cpus': os.cpu_count(),
+        'python': sys.version.split()[0],
+        'size': size,
+        'date': dt.date.today().isoformat(),
+    }
+    results = []
+    server = Server(uri, databases, workers)
+    try:
+        results.append(bench_room_list(database))
+        results.append(bench_register_visitors(database, count))
+        first_pages = [bench_first_page(server, uri, db) for db in databases]
+        results.extend(first_pages)
+        if len(first_pages) > 1:
+            growth = first_pages[-1]['ours_ms'] / first_pages[0]['ours_ms']
+            first_pages[-1]['growth'] = growth
+        results.append(bench_phone_lookup(server, uri, database))
+        results.append(
+            bench_concurrency(server, uri, database, clients, seconds, think)
+        )
+    finally:
+        server.stop()
+    print_table(results)
     out = ROOT / 'var' / 'bench-results.json'
-    out.write_text(json.dumps(results, indent=2))
+    out.write_text(
+        json.dumps({'machine': machine, 'results': results}, indent=2, default=str)
+    )
+    print(f'\nresults: {out.relative_to(ROOT)}')
     return 0
 
 

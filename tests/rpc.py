@@ -1,9 +1,12 @@
 """A minimal JSON-RPC client speaking to trytond the way sao does."""
 
 import base64
+import gzip
 import json
 import urllib.error
 import urllib.request
+
+GZIP_MAGIC = b'\x1f\x8b'
 
 
 class RPCError(Exception):
@@ -38,13 +41,18 @@ class Client:
 
     def _post(self, method, params):
         data = json.dumps({'id': 1, 'method': method, 'params': params})
-        headers = {'Content-Type': 'application/json'}
+        # As browsers do: trytond streams a large answer gzipped in a few
+        # chunks, and token by token otherwise.
+        headers = {'Content-Type': 'application/json', 'Accept-Encoding': 'gzip'}
         if self.authorization:
             headers['Authorization'] = self.authorization
         request = urllib.request.Request(self.url, data=data.encode(), headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
-                result = json.loads(response.read())
+                body = response.read()
+                if body[:2] == GZIP_MAGIC:
+                    body = gzip.decompress(body)
+                result = json.loads(body)
         except urllib.error.HTTPError as e:
             raise HTTPError(e.code) from None
         if 'error' in result:
