@@ -388,10 +388,28 @@ def bench_first_page(server, uri, database, repeat=50):
         cursor.execute(query, (client.user_id, projects, PAGE_SIZE))
         return cursor.fetchall()
 
+    # The same call inside the server's process, one transaction each like
+    # a request: what the ORM costs without HTTP, JSON and the session.
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    pool = Pool(database)
+    pool.init()
+
+    def orm():
+        with Transaction().start(
+            database, client.user_id, readonly=True, context={'_check_access': True}
+        ):
+            Customer = pool.get('lieye.customer')
+            return Customer.search_read([], 0, PAGE_SIZE, None, PAGE_FIELDS)
+
     ours_rows, sql_rows = rpc(), sql()
     if [r['id'] for r in ours_rows] != [r[0] for r in sql_rows]:
         raise RuntimeError('P2: the RPC and the SQL do not return the same rows')
+    if [r['id'] for r in orm()] != [r[0] for r in sql_rows]:
+        raise RuntimeError('P2: the ORM and the SQL do not return the same rows')
     ours, baseline = timed(rpc, repeat), timed(sql, repeat)
+    in_process = timed(orm, repeat)
     cursor.execute('SELECT COUNT(*) FROM lieye_customer')
     (total,) = cursor.fetchone()
     conn.close()
@@ -401,6 +419,7 @@ def bench_first_page(server, uri, database, repeat=50):
         ours,
         baseline,
         customers=total,
+        in_process_ms=in_process * 1000,
     )
 
 
