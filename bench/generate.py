@@ -18,7 +18,7 @@ application could have written: every foreign key resolves (whole tables, in
 SQL), phones and ID numbers are unique per project, and a random sample of
 every loaded model passes Tryton's own validation (required fields, domains,
 selections, our validate_fields) plus the rules our code keeps: normalised
-phones, valid ID numbers, complete submitted registrations, the customer's
+phones, valid ID numbers, complete approved registrations, the customer's
 stage, card class and dates derived from them, and the last follow-up date.
 It fails loudly otherwise.
 
@@ -55,7 +55,7 @@ SIZES = {
 PASSWORD = 'lieye-bench'
 # Raise it whenever a change here changes the data: datasets of another
 # version are built again (the large one takes about 20 minutes).
-DATASET_VERSION = 1
+DATASET_VERSION = 2
 SEED = 20261203
 # Share of customer groups whose highest stage is each stage (the funnel).
 FUNNEL = [
@@ -690,9 +690,9 @@ def new_customer(rng, ids, site, owner, code, today, rooms):
         date = min(today, date + dt.timedelta(days=rng.randint(1, 21)))
     draft_last = rng.random() < 0.06
     registrations = []
-    submitted = []
+    approved = []
     for step, (step_stage, date) in enumerate(zip(path, dates)):
-        state = 'draft' if draft_last and step == len(path) - 1 else 'submitted'
+        state = 'draft' if draft_last and step == len(path) - 1 else 'approved'
         registrations.append(
             registration_row(
                 rng,
@@ -710,9 +710,9 @@ def new_customer(rng, ids, site, owner, code, today, rooms):
                 step,
             )
         )
-        if state == 'submitted':
-            submitted.append((step_stage, date, registrations[-1]))
-    values = derived_values(submitted)
+        if state == 'approved':
+            approved.append((step_stage, date, registrations[-1]))
+    values = derived_values(approved)
     followups = []
     for _ in range(poisson(rng, FOLLOWUPS[stage] - 1) + 1):
         date = first + dt.timedelta(days=rng.randint(0, (today - first).days))
@@ -793,26 +793,26 @@ def poisson(rng, mean):
         k += 1
 
 
-def derived_values(submitted):
-    "What Customer.update_stage derives from the submitted registrations"
+def derived_values(approved):
+    "What Customer.update_stage derives from the approved registrations"
     from trytond.modules.lieye_sales_site.customer import STAGE_RANK
 
     values = dict.fromkeys(
         ['card_class', 'first_contact_date', 'subscription_date', 'contract_date']
     )
     values['stage'] = 'call'
-    if not submitted:
+    if not approved:
         return values
-    values['stage'] = max((s for s, _, _ in submitted), key=STAGE_RANK.get)
+    values['stage'] = max((s for s, _, _ in approved), key=STAGE_RANK.get)
     columns = {c: i for i, c in enumerate(REGISTRATION_COLUMNS)}
     cards = [
-        r[columns['card_class']] for _, _, r in submitted if r[columns['card_class']]
+        r[columns['card_class']] for _, _, r in approved if r[columns['card_class']]
     ]
     values['card_class'] = max(cards) if cards else None
     for field in ['subscription_date', 'contract_date']:
-        dates = [r[columns[field]] for _, _, r in submitted if r[columns[field]]]
+        dates = [r[columns[field]] for _, _, r in approved if r[columns[field]]]
         values[field] = min(dates) if dates else None
-    values['first_contact_date'] = min(d for _, d, _ in submitted)
+    values['first_contact_date'] = min(d for _, d, _ in approved)
     return values
 
 
@@ -853,8 +853,8 @@ def registration_row(
         owner,
         date,
         state,
-        owner if state == 'submitted' else None,
-        submitted_at if state == 'submitted' else None,
+        owner if state != 'draft' else None,
+        submitted_at if state != 'draft' else None,
         visit_value('district'),
         rng.choice(PLACES) if visit else None,
         visit_value('district'),
@@ -1090,25 +1090,23 @@ def check_record(pool, record):
         expect(record.party and record.party.name, 'party')
     elif name == 'lieye.registration':
         # Customer, owner and answers are checked by validate_fields.
-        if record.state == 'submitted':
+        if record.state != 'draft':
             missing = record.missing_items()
             expect(not missing, '、'.join(missing))
     elif name == 'lieye.customer':
-        submitted = [r for r in record.registrations if r.state != 'draft']
+        approved = [r for r in record.registrations if r.state == 'approved']
         stage = (
-            max((r.stage for r in submitted), key=STAGE_RANK.get)
-            if submitted
-            else 'call'
+            max((r.stage for r in approved), key=STAGE_RANK.get) if approved else 'call'
         )
         expect(record.stage == stage, (record.stage, stage))
         expect(record.code and record.code.startswith(record.project.code), 'code')
-        dates = [r.date for r in submitted]
+        dates = [r.date for r in approved]
         expect(
             record.first_contact_date == (min(dates) if dates else None),
             'first contact date',
         )
         for field in ['subscription_date', 'contract_date']:
-            dates = [getattr(r, field) for r in submitted if getattr(r, field)]
+            dates = [getattr(r, field) for r in approved if getattr(r, field)]
             expect(getattr(record, field) == (min(dates) if dates else None), field)
         Followup = pool.get('lieye.followup')
         followups = Followup.search([('customer', '=', record.id)])

@@ -5,6 +5,7 @@ created only when missing, so `make run` can load it again and again.
 """
 
 import datetime as dt
+from collections import defaultdict
 from decimal import Decimal
 
 DEMO_PASSWORD = 'lieye-demo'
@@ -36,6 +37,12 @@ USERS = {
         '销售经理 陈静',
         ['lieye_sales_site.group_sales_manager'],
         {'DEMO1': 'sales_manager'},
+    ),
+    # DEMO2's entries need a reviewer of their own site too.
+    'secretary2': (
+        '销售秘书 郭佳',
+        ['lieye_sales_site.group_secretary'],
+        {'DEMO2': 'secretary'},
     ),
     'pm1': (
         '项目经理 杨帆',
@@ -260,6 +267,45 @@ PIPELINE = [
 ]
 
 
+# Who reviews each project's entries, in turn (S9).
+REVIEWERS = {
+    'DEMO1': ['secretary1', 'manager1'],
+    'DEMO2': ['secretary2'],
+}
+RETURN_REASONS = [
+    '工作区域与居住区域填反了，请核对后重新提交。',
+    '置业顾问建议过于简单，请补充客户的具体顾虑。',
+]
+
+
+# Public pool policy of each project (S8): days without contact by category
+POLICIES = {
+    'DEMO1': {
+        'call_days': 15,
+        'walk_in_days': 7,
+        'followed_days': 30,
+        'qualified_days': 45,
+        'card_holder_days': 60,
+        'warning_days': 3,
+        'note': '来电 15 天、泛客户 7 天未回访即转入公客池；已回访客户 30 天。',
+    },
+    'DEMO2': {
+        'call_days': 20,
+        'walk_in_days': 10,
+        'followed_days': 30,
+        'qualified_days': 60,
+        'card_holder_days': 90,
+        'warning_days': 5,
+        'note': '远郊项目，客户决策周期长，保护期相应延长。',
+    },
+}
+# Who submits the policy and releases lost prospects to the pool: the
+# site's sales manager, or the administrator where the site has none.
+POOL_MANAGERS = {'DEMO1': 'manager1', 'DEMO2': 'admin'}
+# Phone leads taken by the front desk, waiting for the manager to assign them
+LEADS = {'DEMO1': [('赵先生', '13588000001'), ('孙女士', '13588000002')]}
+
+
 # method, result, content: cycled through each customer's follow-ups
 FOLLOWUPS = [
     ('phone', 'reached', '电话回访，客户对户型感兴趣，约周末再联系。'),
@@ -318,8 +364,11 @@ def load(database):
         load_project(code, values, users)
     load_questions()
     for code, consultants in CUSTOMERS.items():
-        load_customers(code, [users[login] for login in consultants])
+        if load_customers(code, [users[login] for login in consultants]):
+            logins = {user.id: login for login, user in users.items()}
+            review_registrations(database, code, logins)
         load_followups(code)
+        load_pool(database, code)
 
     print('demo data loaded')
 
@@ -490,7 +539,7 @@ def load_customers(code, consultants):
     Customer = Model.get('lieye.customer')
     (project,) = Project.find([('code', '=', code)])
     if Customer.find([('project', '=', project.id)]):
-        return
+        return False
     Dictionary = Model.get('lieye.dictionary')
     Room = Model.get('lieye.room')
     rooms = Room.find([('project', '=', project.id)])
@@ -557,6 +606,120 @@ def load_customers(code, consultants):
                 )
                 if submit or step < len(path) - 1:
                     registration.click('submit')
+    return True
+
+
+def review_registrations(database, code, logins):
+    """Review the submitted entries as the project's secretary and manager:
+    most are approved, some wait in the queue, a few are returned and one of
+    those is corrected and submitted again"""
+    from proteus import Model, Wizard, config
+
+    admin_context = config.get_config().context
+    approvals, returns, resubmissions = defaultdict(list), defaultdict(list), []
+    for index, (consultant, registrations) in enumerate(submitted_by_customer(code)):
+        reviewer = REVIEWERS[code][index % len(REVIEWERS[code])]
+        *earlier, last = registrations
+        approvals[reviewer].extend(earlier)
+        if index % 5 == 4:
+            continue
+        if index % 9 == 2:
+            reason = RETURN_REASONS[index % len(RETURN_REASONS)]
+            returns[reviewer].append((last, reason))
+            if index > 9:
+                resubmissions.append((logins[consultant], last))
+        else:
+            approvals[reviewer].append(last)
+    for reviewer in REVIEWERS[code]:
+        set_user(database, reviewer)
+        Registration = Model.get('lieye.registration')
+        Registration.click([Registration(i) for i in approvals[reviewer]], 'approve')
+        for registration, reason in returns[reviewer]:
+            returning = Wizard(
+                'lieye.registration.return', [Registration(registration)]
+            )
+            returning.form.reason = reason
+            returning.execute('return_')
+    for consultant, registration in resubmissions:
+        set_user(database, consultant)
+        registration = Model.get('lieye.registration')(registration)
+        registration.consultant_suggestion = (
+            '客户在滨江区工作、居住在西湖区；主要顾虑是学区，建议周末带家人复看。'
+        )
+        registration.save()
+        registration.click('submit')
+    config.set_trytond(database=database)
+    config.get_config().set_context(admin_context)
+
+
+def submitted_by_customer(code):
+    """Return, for each customer of project code in code order, its owner
+    and the ids of its submitted registrations in date order"""
+    from proteus import Model
+
+    Registration = Model.get('lieye.registration')
+    registrations = Registration.find(
+        [('project.code', '=', code), ('state', '=', 'submitted')]
+    )
+    registrations.sort(key=lambda r: (r.customer.code, r.date, r.id))
+    customers = {}
+    for registration in registrations:
+        customers.setdefault(
+            registration.customer.code, (registration.consultant.id, [])
+        )[1].append(registration.id)
+    return list(customers.values())
+
+
+def set_user(database, login):
+    "Go on as login, in Chinese"
+    from proteus import config
+
+    config.set_trytond(database=database, user=login)
+    config.get_config().set_context({'language': 'zh_CN'})
+
+
+def load_pool(database, code):
+    """Approve the project's pool policy (the site manager submits it, the
+    project director approves it), release the lost prospects to the public
+    pool and leave the front desk's phone leads waiting for a consultant"""
+    from proteus import Model, Wizard, config
+
+    Policy = Model.get('lieye.project.policy')
+    if Policy.find([('project.code', '=', code)]):
+        return
+    admin_context = config.get_config().context
+    manager = POOL_MANAGERS[code]
+    set_user(database, manager)
+    Project = Model.get('lieye.project')
+    (project,) = Project.find([('code', '=', code)])
+    policy = Model.get('lieye.project.policy')(project=project, **POLICIES[code])
+    policy.save()
+    policy.click('submit')
+    set_user(database, 'pm1')
+    Model.get('lieye.project.policy')(policy.id).click('approve')
+
+    set_user(database, manager)
+    Followup = Model.get('lieye.followup')
+    lost = Followup.find([('project.code', '=', code), ('result', '=', 'lost')])
+    if lost:
+        Customer = Model.get('lieye.customer')
+        release = Wizard(
+            'lieye.customer.assign',
+            [Customer(i) for i in sorted({f.customer.id for f in lost})],
+        )
+        release.form.method = 'pool'
+        release.form.reason = '客户已在其他楼盘购房，释放到公客池。'
+        release.execute('assign')
+
+    if code in LEADS:
+        set_user(database, 'secretary1')
+        project = Model.get('lieye.project')(project.id)
+        for name, phone in LEADS[code]:
+            lead = Model.get('lieye.customer')(project=project, owner=None)
+            lead.persons.new(relation='self', name=name, phone=phone)
+            lead.save()
+    config.set_trytond(database=database)
+    config.get_config().set_context(admin_context)
 
 
 def load_followups(code):

@@ -97,7 +97,7 @@ def test_tiny_dataset(tiny):
 def test_check_refuses_bad_data(tiny):
     "The check step fails loudly on data our code would refuse"
     ((registration,),) = sql(
-        "SELECT id FROM lieye_registration WHERE state = 'submitted' "
+        "SELECT id FROM lieye_registration WHERE state = 'approved' "
         "AND stage = 'walk_in' ORDER BY id LIMIT 1"
     )
     ((person, other_person, third_person),) = sql(
@@ -126,7 +126,7 @@ def test_check_refuses_bad_data(tiny):
         )[0][0],
     }
     try:
-        # A submitted entry without its required item, a phone in local form
+        # An approved entry without its required item, a phone in local form
         # and the same phone twice in a project, a stage no registration
         # gives, a follow-up of a customer that does not exist.
         sql(

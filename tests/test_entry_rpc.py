@@ -136,6 +136,11 @@ def test_submit_then_locked(server):
     consultant.button('lieye.registration', 'submit', [registration])
     (state,) = consultant.read('lieye.registration', [registration], ['state'])
     assert state['state'] == 'submitted'
+    # S9: the stage moves once the entry is approved.
+    (stage,) = consultant.read('lieye.customer', [customer], ['stage'])
+    assert stage['stage'] == 'call'
+    secretary = server.client('secretary1')
+    secretary.button('lieye.registration', 'approve', [registration])
     (stage,) = consultant.read('lieye.customer', [customer], ['stage'])
     assert stage['stage'] == 'walk_in'
 
@@ -162,14 +167,15 @@ def test_submit_then_locked(server):
     events = {(log['event'], log['target']) for log in logs}
     assert ('button', 'submit') in events
     assert ('transition', 'state:submitted') in events
-    assert {log['user'] for log in logs if log['event'] == 'button'} == {
-        consultant.user_id
-    }
+    assert ('transition', 'state:approved') in events
+    assert {
+        (log['target'], log['user']) for log in logs if log['event'] == 'button'
+    } == {('submit', consultant.user_id), ('approve', secretary.user_id)}
 
 
 def test_stage_upgrade_keeps_history(server):
     "A higher-stage registration needs no confirmation; earlier ones stay"
-    # R: S2.5, S2.12
+    # R: S2.5, S2.12, S9
     demo1 = project_id(server, 'DEMO1')
     consultant = server.client('consultant1')
     customer = new_customer(consultant, demo1)
@@ -201,6 +207,9 @@ def test_stage_upgrade_keeps_history(server):
     assert {r['stage']: r['answers'] for r in registrations}['call'] == {
         'call_topic': '咨询价格'
     }
+    (stage,) = consultant.read('lieye.customer', [customer], ['stage'])
+    assert stage['stage'] == 'call'
+    server.client('manager1').button('lieye.registration', 'approve', [call, walk_in])
     (stage,) = consultant.read('lieye.customer', [customer], ['stage'])
     assert stage['stage'] == 'walk_in'
 

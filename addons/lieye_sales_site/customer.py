@@ -113,11 +113,13 @@ class Customer(ProjectLinkMixin, ValueTypeMixin, ModelSQL, ModelView):
     )
     code = fields.Char("Code", readonly=True)
     name = fields.Function(fields.Char("Name"), 'get_name', searcher='search_name')
+    # Empty while the customer waits for a consultant or in the public
+    # pool; it changes through assignment and claim (customer_pool).
     owner = fields.Many2One(
         'res.user',
         "Consultant",
-        required=True,
         ondelete='RESTRICT',
+        states={'readonly': Eval('id', -1) >= 0},
         help="The sales consultant who owns the customer.",
     )
     stage = fields.Selection(
@@ -126,7 +128,7 @@ class Customer(ProjectLinkMixin, ValueTypeMixin, ModelSQL, ModelView):
         readonly=True,
         required=True,
         sort=False,
-        help="The highest stage of the submitted registrations.",
+        help="The highest stage of the approved registrations.",
     )
     card_class = fields.Selection(CARD_CLASSES, "Card Class", readonly=True)
     grade = dictionary_field("Grade", 'grade')
@@ -244,21 +246,15 @@ class Customer(ProjectLinkMixin, ValueTypeMixin, ModelSQL, ModelView):
         return values
 
     @classmethod
-    def update_stage(cls, customers, submitting=()):
-        """Set stage, card class and first deal dates from the submitted
-        registrations (and those being submitted); earlier dates are never
-        overwritten (S2.12)"""
+    def update_stage(cls, customers):
+        """Set stage, card class and first deal dates from the approved
+        registrations (S9); earlier dates are never overwritten (S2.12)"""
         pool = Pool()
         Registration = pool.get('lieye.registration')
         registration = Registration.__table__()
         cursor = Transaction().connection.cursor()
         # Only the columns the stage needs, of every registration of the
         # customers whatever the user may read.
-        where = registration.state != 'draft'
-        if submitting:
-            where |= fields.SQL_OPERATORS['in'](
-                registration.id, [r.id for r in submitting]
-            )
         cursor.execute(
             *registration.select(
                 registration.customer,
@@ -270,15 +266,15 @@ class Customer(ProjectLinkMixin, ValueTypeMixin, ModelSQL, ModelView):
                 where=fields.SQL_OPERATORS['in'](
                     registration.customer, [c.id for c in customers]
                 )
-                & where,
+                & (registration.state == 'approved'),
             )
         )
-        submitted = defaultdict(list)
+        approved = defaultdict(list)
         for customer_id, *row in cursor:
-            submitted[customer_id].append(row)
+            approved[customer_id].append(row)
         to_write = []
         for customer in customers:
-            rows = submitted.get(customer.id)
+            rows = approved.get(customer.id)
             if not rows:
                 continue
             stages, cards, subscription_dates, contract_dates, dates = zip(*rows)
@@ -448,12 +444,16 @@ class Person(ProjectLinkMixin, ValueTypeMixin, sequence_ordered(), ModelSQL, Mod
     def check_modification(cls, mode, persons, values=None, external=False):
         super().check_modification(mode, persons, values=values, external=external)
         # S2.7: once a registration of the customer is submitted, the persons'
-        # identity changes only through a change request.
+        # identity changes only through a change request (a returned one is
+        # corrected as a draft).
         if mode == 'delete' or (
             mode == 'write' and set(values or {}) & IDENTITY_FIELDS
         ):
             for person in persons:
-                if any(r.state != 'draft' for r in person.customer.registrations):
+                if any(
+                    r.state not in {'draft', 'returned'}
+                    for r in person.customer.registrations
+                ):
                     raise PersonIdentityLockedError(
                         gettext(
                             'lieye_sales_site.msg_person_identity_locked',
@@ -481,11 +481,12 @@ class Person(ProjectLinkMixin, ValueTypeMixin, sequence_ordered(), ModelSQL, Mod
                 )
                 if other:
                     raise DuplicateCustomerError(
-                        gettext(
+                        other.customer.holder_message(
                             'lieye_sales_site.msg_duplicate_customer',
+                            'lieye_sales_site.msg_duplicate_customer_pool',
+                            'lieye_sales_site.msg_duplicate_customer_unassigned',
                             field=cls.fields_get([field])[field]['string'],
                             value=value,
-                            owner=other.customer.owner.rec_name,
                         )
                     )
 

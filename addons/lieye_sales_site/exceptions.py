@@ -41,3 +41,31 @@ class ValueTypeError(ValidationError):
 
 class FollowupError(ValidationError):
     pass
+
+
+class ReviewError(ValidationError):
+    pass
+
+
+class ReviewLogError(AccessError):
+    pass
+
+
+class PolicyError(ValidationError):
+    pass
+
+
+class PolicyLockedError(AccessError):
+    pass
+
+
+class OwnershipError(AccessError):
+    pass
+
+
+class ClaimError(ValidationError):
+    pass
+
+
+class AssignmentError(ValidationError):
+    pass

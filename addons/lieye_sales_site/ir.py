@@ -15,6 +15,7 @@ class Rule(metaclass=PoolMeta):
         cls.domain.help += (
             '\n- "lieye_projects" as list of ids of the projects '
             'the current user is a member of'
+            '\n- "lieye_pool" as True when the user looks at the public pool'
         )
 
     @classmethod
@@ -22,7 +23,12 @@ class Rule(metaclass=PoolMeta):
         pool = Pool()
         User = pool.get('res.user')
         key = super()._get_cache_key(model_names)
-        return (*key, Transaction().user, User.get_lieye_projects())
+        return (
+            *key,
+            Transaction().user,
+            User.get_lieye_projects(),
+            bool(Transaction().context.get('lieye_pool')),
+        )
 
     @classmethod
     def _get_context(cls, model_name):
@@ -31,7 +37,21 @@ class Rule(metaclass=PoolMeta):
         context = super()._get_context(model_name)
         context['lieye_projects'] = list(User.get_lieye_projects())
         context['user_id'] = Transaction().user
+        # Consultants read the public pool of their projects from its
+        # own list only, so that elsewhere they keep seeing their own.
+        context['lieye_pool'] = bool(Transaction().context.get('lieye_pool'))
         return context
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('lieye.customer|update_pool', "Update the Public Pool of Customers")
+        )
 
 
 class Session(metaclass=PoolMeta):

@@ -4,15 +4,41 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
-from sql import Column
+from sql import Column, For
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.model.exceptions import DomainValidationError
 from trytond.pool import Pool
 from trytond.pyson import Eval, PYSONEncoder
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import ValueTypeError
+
+
+def lock_rows(Model, records):
+    """Wait until no other transaction changes records, then keep them
+
+    ModelSQL.lock gives up after a fraction of a second with a server error
+    while the rows are taken; the second of two users acting on one record
+    must rather wait for the first to end and be told what happened.
+    PostgreSQL then refuses the waiting transaction, whose snapshot is older
+    than the first change, and the request is run again and reads the new
+    state. SQLite runs one writing transaction at a time."""
+    transaction = Transaction()
+    if not transaction.database.has_select_for():
+        return
+    table = Model.__table__()
+    cursor = transaction.connection.cursor()
+    for sub_ids in grouped_slice([r.id for r in records], backend.MAX_QUERY_PARAMS):
+        cursor.execute(
+            *table.select(
+                table.id,
+                where=fields.SQL_OPERATORS['in'](table.id, sub_ids),
+                for_=For('UPDATE'),
+            )
+        )
 
 
 def _is_number(value):

@@ -1,16 +1,24 @@
 # This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
 import datetime as dt
+from collections import defaultdict
 
+from sql import Column, Null, Union
+from sql.aggregate import Count, Max
+from sql.conditionals import Case
+from sql.functions import Abs, Extract
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, check_access, without_check_access
 from trytond.wizard import Button, StateAction, StateTransition, StateView, Wizard
 
 from .customer import (
     CARD_CLASSES,
+    GENDERS,
     INTENTS,
     STAGE_RANK,
     STAGES,
@@ -21,9 +29,11 @@ from .exceptions import (
     AnswerError,
     PersonError,
     RegistrationLockedError,
+    ReviewError,
+    ReviewLogError,
     SubmissionError,
 )
-from .model import ProjectLinkMixin, ProjectMany2One, ValueTypeMixin
+from .model import ProjectLinkMixin, ProjectMany2One, ValueTypeMixin, lock_rows
 
 # Standard items of the paper registers (F1, F2) that block submission at each
 # stage, on top of the required questions configured in the back office.
@@ -65,6 +75,35 @@ STAGE_REQUIRED = {
 }
 # Fields a submitted registration may still receive from the workflow.
 WORKFLOW_FIELDS = {'state', 'submitted_by', 'submitted_at'}
+# A returned registration goes back to its consultant, who corrects it as a
+# draft and submits it again.
+EDITABLE_STATES = ['draft', 'returned']
+LOCKED = ~Eval('state').in_(EDITABLE_STATES)
+REVIEW_ACTIONS = [
+    ('submitted', "Submitted"),
+    ('approved', "Approved"),
+    ('returned', "Returned"),
+]
+# Signs of inflated entries (B7) shown to the reviewers: more than
+# BURST_ENTRIES entries by a consultant within the hour around an entry, and
+# more than EDIT_LIMIT saved versions of an entry.
+BURST_ENTRIES = 10
+BURST_SECONDS = 30 * 60
+EDIT_LIMIT = 10
+# The F1 items two entries of a consultant share when one is a copy.
+COPIED_ITEMS = [
+    'residence_district',
+    'work_district',
+    'industry',
+    'position',
+    'purpose',
+    'area_need',
+    'payment_method',
+    'concern_1',
+    'main_concern',
+    'how_heard',
+    'grade',
+]
 
 
 def stage_at_least(stage):
@@ -80,13 +119,13 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
     __name__ = 'lieye.registration'
     _history = True
 
-    _draft = {'readonly': Eval('state') != 'draft'}
+    _draft = {'readonly': LOCKED}
     _deal = {
-        'readonly': Eval('state') != 'draft',
+        'readonly': LOCKED,
         'invisible': ~stage_at_least('subscribed'),
     }
     _visit = {
-        'readonly': Eval('state') != 'draft',
+        'readonly': LOCKED,
         'invisible': ~stage_at_least('walk_in'),
     }
 
@@ -111,7 +150,7 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
         CARD_CLASSES,
         "Card Class",
         states={
-            'readonly': Eval('state') != 'draft',
+            'readonly': LOCKED,
             'invisible': Eval('stage') != 'card_holder',
         },
     )
@@ -125,20 +164,45 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
         [
             ('draft', "Draft"),
             ('submitted', "Submitted"),
+            ('approved', "Approved"),
+            ('returned', "Returned"),
         ],
         "State",
         readonly=True,
         required=True,
         sort=False,
     )
+    state_string = state.translated('state')
     submitted_by = fields.Many2One('res.user', "Submitted By", readonly=True)
     submitted_at = fields.Timestamp("Submitted At", readonly=True)
+    reviews = fields.One2Many(
+        'lieye.registration.review', 'registration', "Review Rounds", readonly=True
+    )
+    flags = fields.Function(
+        fields.Text(
+            "Warnings",
+            help="Signs of an inflated entry, for the reviewer to check.",
+        ),
+        'get_flags',
+    )
+    flagged = fields.Function(
+        fields.Boolean("Flagged", help="Waiting for review with warnings."),
+        'get_flags',
+        searcher='search_flagged',
+    )
+    return_reason = fields.Function(
+        fields.Text(
+            "Reason for Return",
+            states={'invisible': Eval('state') != 'returned'},
+        ),
+        'get_return_reason',
+    )
     persons = fields.Function(
         fields.One2Many(
             'lieye.customer.person',
             None,
             "Persons",
-            states={'readonly': Eval('state') != 'draft'},
+            states={'readonly': LOCKED},
             context={'lieye_project': Eval('project', -1)},
             depends=['project'],
             help="The persons of the customer group.",
@@ -147,7 +211,17 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
         setter='set_persons',
     )
 
-    # F1 — visitor register (来访登记)
+    # F1 — visitor register (来访登记): the customer's main person, as the
+    # paper form has them at its top.
+    customer_code = fields.Function(fields.Char("Customer No."), 'get_main_person')
+    person_name = fields.Function(fields.Char("Name"), 'get_main_person')
+    person_gender = fields.Function(
+        fields.Selection(GENDERS, "Gender"), 'get_main_person'
+    )
+    person_age_band = fields.Function(
+        fields.Many2One('lieye.dictionary', "Age Band"), 'get_main_person'
+    )
+    person_phone = fields.Function(fields.Char("Phone"), 'get_main_person')
     residence_district = dictionary_field(
         "Residence District", 'district', states=_visit
     )
@@ -217,7 +291,7 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
     card_number = fields.Char(
         "Card Number",
         states={
-            'readonly': Eval('state') != 'draft',
+            'readonly': LOCKED,
             'invisible': ~stage_at_least('card_holder'),
         },
     )
@@ -226,14 +300,14 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
     subscription_date = fields.Date(
         "Subscription Date",
         states={
-            'readonly': Eval('state') != 'draft',
+            'readonly': LOCKED,
             'invisible': Eval('stage') != 'subscribed',
         },
     )
     contract_date = fields.Date(
         "Contract Date",
         states={
-            'readonly': Eval('state') != 'draft',
+            'readonly': LOCKED,
             'invisible': Eval('stage') != 'signed',
         },
     )
@@ -311,18 +385,43 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
                     (t.state, Index.Equality(cardinality='low')),
                     where=t.state == 'submitted',
                 ),
+                # The warnings compare an entry with the consultant's others.
+                Index(
+                    t, (t.consultant, Index.Equality()), (t.create_date, Index.Range())
+                ),
             }
         )
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
-        cls._transitions |= {('draft', 'submitted')}
+        cls._transitions |= {
+            ('draft', 'submitted'),
+            ('returned', 'submitted'),
+            ('submitted', 'approved'),
+            ('submitted', 'returned'),
+        }
         cls._buttons.update(
             {
                 'submit': {
-                    'invisible': Eval('state') != 'draft',
+                    'invisible': LOCKED,
                     'depends': ['state'],
                 },
+                # Hidden by the form out of the review state (view_attributes)
+                # but never refused on it by the button itself: the review
+                # refuses a registration no longer submitted with its own
+                # message, once the row is locked.
+                'approve': {'depends': ['state']},
+                'return_': {'depends': ['state']},
             }
         )
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            (
+                '//group[@id="review_buttons"]',
+                'states',
+                {'invisible': Eval('state') != 'submitted'},
+            ),
+        ]
 
     @classmethod
     def __register__(cls, module):
@@ -356,8 +455,219 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
         if len(projects) == 1:
             return projects[0]
 
+    @classmethod
+    def copy(cls, registrations, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('reviews', None)
+        default.setdefault('submitted_by', None)
+        default.setdefault('submitted_at', None)
+        return super().copy(registrations, default=default)
+
     def get_rec_name(self, name):
         return f'{self.customer.rec_name} · {self.stage_string} · {self.date}'
+
+    @classmethod
+    def get_main_person(cls, registrations, names):
+        """Return the customer number and the main person's name, gender,
+        age band and phone, read for a whole page in one query"""
+        pool = Pool()
+        Customer = pool.get('lieye.customer')
+        Person = pool.get('lieye.customer.person')
+        registration = cls.__table__()
+        customer = Customer.__table__()
+        person = Person.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {name: dict.fromkeys(map(int, registrations)) for name in names}
+        found = set()
+        for sub_ids in grouped_slice(
+            list(map(int, registrations)), backend.MAX_QUERY_PARAMS
+        ):
+            cursor.execute(
+                *registration.join(
+                    customer, condition=registration.customer == customer.id
+                )
+                .join(person, 'LEFT', condition=person.customer == customer.id)
+                .select(
+                    registration.id,
+                    customer.code,
+                    person.relation,
+                    person.name,
+                    person.name_declined,
+                    person.gender,
+                    person.age_band,
+                    person.phone,
+                    where=fields.SQL_OPERATORS['in'](registration.id, sub_ids),
+                    # The main contact, or else the first person, comes first.
+                    order_by=[
+                        registration.id,
+                        Case((person.relation == 'self', 0), else_=1),
+                        person.sequence.asc.nulls_first,
+                        person.id,
+                    ],
+                )
+            )
+            for id_, code, _, name, declined, gender, age_band, phone in cursor:
+                if id_ in found:
+                    continue
+                found.add(id_)
+                if not name and declined:
+                    name = gettext('lieye_sales_site.msg_person_no_name')
+                values = {
+                    'customer_code': code,
+                    'person_name': name,
+                    'person_gender': gender,
+                    'person_age_band': age_band,
+                    'person_phone': phone,
+                }
+                for field_name in names:
+                    result[field_name][id_] = values[field_name]
+        return result
+
+    @classmethod
+    def get_return_reason(cls, registrations, name):
+        "Return the reason of the last return of the returned registrations"
+        pool = Pool()
+        Review = pool.get('lieye.registration.review')
+        review = Review.__table__()
+        cursor = Transaction().connection.cursor()
+        reasons = dict.fromkeys(map(int, registrations))
+        returned = [r.id for r in registrations if r.state == 'returned']
+        for sub_ids in grouped_slice(returned, backend.MAX_QUERY_PARAMS):
+            cursor.execute(
+                *review.select(
+                    review.registration,
+                    review.reason,
+                    where=fields.SQL_OPERATORS['in'](review.registration, sub_ids)
+                    & (review.action == 'returned'),
+                    order_by=[review.registration, review.date, review.id],
+                )
+            )
+            reasons.update(cursor)
+        return reasons
+
+    @classmethod
+    def flag_queries(cls, ids=None):
+        """Return, per kind of warning (B7), a query of the ids of the
+        registrations waiting for review (of ids if given) with the figure
+        the warning quotes"""
+        pool = Pool()
+        Customer = pool.get('lieye.customer')
+        Person = pool.get('lieye.customer.person')
+        registration = cls.__table__()
+        other = cls.__table__()
+        person = Person.__table__()
+        holder = Person.__table__()
+        customer = Customer.__table__()
+        history = cls.__table_history__()
+        where = registration.state == 'submitted'
+        if ids is not None:
+            where &= fields.SQL_OPERATORS['in'](registration.id, ids)
+
+        # The same phone among the customers of several consultants, in any
+        # project.
+        phones = registration.join(
+            person, condition=person.customer == registration.customer
+        ).select(person.phone, where=where & (person.phone != Null))
+        shared = holder.join(customer, condition=holder.customer == customer.id).select(
+            holder.phone.as_('phone'),
+            Count(customer.owner, distinct=True).as_('owners'),
+            where=holder.phone.in_(phones),
+            group_by=[holder.phone],
+            having=Count(customer.owner, distinct=True) > 1,
+        )
+        shared_phone = (
+            registration.join(
+                person, condition=person.customer == registration.customer
+            )
+            .join(shared, condition=shared.phone == person.phone)
+            .select(
+                registration.id.as_('id'),
+                (Max(shared.owners) - 1).as_('figure'),
+                where=where,
+                group_by=[registration.id],
+            )
+        )
+
+        burst = registration.join(
+            other,
+            condition=(other.consultant == registration.consultant)
+            & (
+                Abs(
+                    Extract('EPOCH', other.create_date)
+                    - Extract('EPOCH', registration.create_date)
+                )
+                <= BURST_SECONDS
+            ),
+        ).select(
+            registration.id.as_('id'),
+            Count(other.id).as_('figure'),
+            where=where,
+            group_by=[registration.id],
+            having=Count(other.id) > BURST_ENTRIES,
+        )
+
+        copied = (
+            (other.consultant == registration.consultant)
+            & (other.date == registration.date)
+            & (other.customer != registration.customer)
+            & (other.stage == registration.stage)
+        )
+        for name in ['answer_data', *COPIED_ITEMS]:
+            mine, theirs = Column(registration, name), Column(other, name)
+            copied &= (theirs == mine) | ((theirs == Null) & (mine == Null))
+        same_answers = registration.join(other, condition=copied).select(
+            registration.id.as_('id'),
+            Count(other.id).as_('figure'),
+            where=where,
+            group_by=[registration.id],
+        )
+
+        edits = registration.join(
+            history, condition=history.id == registration.id
+        ).select(
+            registration.id.as_('id'),
+            Count(history.id).as_('figure'),
+            where=where,
+            group_by=[registration.id],
+            having=Count(history.id) > EDIT_LIMIT,
+        )
+        return {
+            'msg_flag_shared_phone': shared_phone,
+            'msg_flag_burst': burst,
+            'msg_flag_same_answers': same_answers,
+            'msg_flag_edits': edits,
+        }
+
+    @classmethod
+    def get_flags(cls, registrations, names):
+        "Return the warnings of the registrations waiting for review"
+        cursor = Transaction().connection.cursor()
+        warnings = defaultdict(list)
+        submitted = [r.id for r in registrations if r.state == 'submitted']
+        for sub_ids in grouped_slice(submitted, backend.MAX_QUERY_PARAMS):
+            for message, query in cls.flag_queries(sub_ids).items():
+                cursor.execute(*query)
+                for id_, figure in cursor:
+                    warnings[id_].append(
+                        gettext(f'lieye_sales_site.{message}', figure=figure)
+                    )
+        result = {}
+        if 'flags' in names:
+            result['flags'] = {
+                r.id: '\n'.join(warnings[r.id]) or None for r in registrations
+            }
+        if 'flagged' in names:
+            result['flagged'] = {r.id: bool(warnings[r.id]) for r in registrations}
+        return result
+
+    @classmethod
+    def search_flagged(cls, name, clause):
+        _, operator, value = clause
+        flagged = Union(*cls.flag_queries().values())
+        query = flagged.select(flagged.id)
+        if (operator == '=') == bool(value):
+            return [('id', 'in', query)]
+        return [('id', 'not in', query)]
 
     def get_persons(self, name):
         return [p.id for p in self.customer.persons] if self.customer else []
@@ -423,7 +733,7 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
         return answers
 
     def get_answers(self, name):
-        if self.state == 'draft':
+        if self.state in EDITABLE_STATES:
             return self.with_questions(self.answer_data)
         return dict(self.answer_data or {})
 
@@ -465,18 +775,43 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
         super().check_modification(
             mode, registrations, values=values, external=external
         )
-        # S2.7: submitted entries change only through change requests.
+        # S2.7: submitted entries change only through change requests; a
+        # returned one is corrected by its consultant, and its review rounds
+        # stay with it.
         if mode == 'delete' or (
             mode == 'write' and set(values or {}) - WORKFLOW_FIELDS
         ):
             for registration in registrations:
-                if registration.state != 'draft':
+                if registration.state not in EDITABLE_STATES:
                     raise RegistrationLockedError(
                         gettext(
                             'lieye_sales_site.msg_registration_locked',
                             registration=registration.rec_name,
                         )
                     )
+                if registration.state != 'returned':
+                    continue
+                if mode == 'delete':
+                    raise RegistrationLockedError(
+                        gettext(
+                            'lieye_sales_site.msg_registration_reviewed_delete',
+                            registration=registration.rec_name,
+                        )
+                    )
+                if external:
+                    registration.check_corrector()
+
+    def check_corrector(self):
+        "Refuse anyone but the consultant correcting a returned registration"
+        # S9: reviewers never edit an entry, they return it.
+        if Transaction().user not in {0, self.consultant.id}:
+            raise RegistrationLockedError(
+                gettext(
+                    'lieye_sales_site.msg_registration_returned_owner',
+                    registration=self.rec_name,
+                    consultant=self.consultant.rec_name,
+                )
+            )
 
     @classmethod
     def validate_fields(cls, registrations, field_names):
@@ -575,8 +910,10 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
     @Workflow.transition('submitted')
     def submit(cls, registrations):
         pool = Pool()
-        Customer = pool.get('lieye.customer')
+        Review = pool.get('lieye.registration.review')
         for registration in registrations:
+            if registration.state == 'returned':
+                registration.check_corrector()
             missing = registration.missing_items()
             if missing:
                 raise SubmissionError(
@@ -587,10 +924,71 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
                     )
                 )
         # The transition writes the new state after this method, with who
-        # submitted and when (preprocess_values).
-        Customer.update_stage(
-            list({r.customer for r in registrations}), submitting=set(registrations)
-        )
+        # submitted and when (preprocess_values); the customer's stage waits
+        # for the approval.
+        Review.add_round(registrations, 'submitted')
+
+    @classmethod
+    @ModelView.button
+    def approve(cls, registrations):
+        cls.review(registrations, 'approved')
+
+    @classmethod
+    @ModelView.button_action('lieye_sales_site.wizard_registration_return')
+    def return_(cls, registrations):
+        pass
+
+    @classmethod
+    def review(cls, registrations, action, reason=None):
+        """Approve or return submitted registrations (S9)
+
+        The rows are locked first: of two reviewers acting on a registration
+        at once, the second waits for the first, then finds it reviewed and
+        is told so. Workflow.transition would skip it without a word."""
+        pool = Pool()
+        Customer = pool.get('lieye.customer')
+        Review = pool.get('lieye.registration.review')
+        if action == 'returned' and not (reason or '').strip():
+            raise ReviewError(gettext('lieye_sales_site.msg_return_reason_required'))
+        if not registrations:
+            return
+        lock_rows(cls, registrations)
+        for registration in registrations:
+            if registration.state != 'submitted':
+                raise ReviewError(
+                    gettext(
+                        'lieye_sales_site.msg_review_not_submitted',
+                        registration=registration.rec_name,
+                        state=registration.state_string,
+                    )
+                )
+        with without_check_access():
+            cls.write(registrations, {'state': action})
+            cls.log(registrations, 'transition', f'state:{action}')
+            Review.add_round(registrations, action, reason)
+            if action == 'approved':
+                # S9: only approved registrations count downstream.
+                Customer.update_stage(list({r.customer for r in registrations}))
+        if action == 'returned':
+            cls.notify_returned(registrations, reason)
+
+    @classmethod
+    def notify_returned(cls, registrations, reason):
+        "Tell each consultant which of their registrations came back, and why"
+        by_consultant = defaultdict(list)
+        for registration in registrations:
+            by_consultant[registration.consultant.id].append(registration)
+        for consultant, returned in by_consultant.items():
+            cls.notify_user(
+                returned,
+                'tryton-back',
+                gettext(
+                    'lieye_sales_site.msg_registration_returned_notification',
+                    count=len(returned),
+                ),
+                description=reason.strip()[:200],
+                user=consultant,
+            )
 
 
 class EntryStart(ModelView):
@@ -643,13 +1041,14 @@ class EntryStart(ModelView):
         person = Person.find_known(self.project, 'phone', phone)
         if not person:
             return gettext('lieye_sales_site.msg_entry_new_customer')
-        if person.customer.owner.id == Transaction().user:
+        if person.customer.owner and person.customer.owner.id == Transaction().user:
             return gettext(
                 'lieye_sales_site.msg_entry_own_customer', customer=person.customer.code
             )
-        return gettext(
+        return person.customer.holder_message(
             'lieye_sales_site.msg_entry_other_customer',
-            owner=person.customer.owner.rec_name,
+            'lieye_sales_site.msg_entry_pool_customer',
+            'lieye_sales_site.msg_entry_unassigned_customer',
         )
 
 
@@ -688,11 +1087,12 @@ class Entry(Wizard):
         person = Person.find_known(start.project, 'phone', phone) if phone else None
         if person:
             customer = person.customer
-            if customer.owner.id != Transaction().user:
+            if not customer.owner or customer.owner.id != Transaction().user:
                 raise SubmissionError(
-                    gettext(
+                    customer.holder_message(
                         'lieye_sales_site.msg_entry_other_customer',
-                        owner=customer.owner.rec_name,
+                        'lieye_sales_site.msg_entry_pool_customer',
+                        'lieye_sales_site.msg_entry_unassigned_customer',
                     )
                 )
         else:
@@ -732,3 +1132,129 @@ class Entry(Wizard):
         action['res_id'] = [self.registration.id]
         action['views'].reverse()
         return action, {}
+
+
+class Review(ModelSQL, ModelView):
+    "Review round of a registration (审核记录)"
+
+    __name__ = 'lieye.registration.review'
+
+    registration = fields.Many2One(
+        'lieye.registration',
+        "Registration",
+        required=True,
+        readonly=True,
+        ondelete='RESTRICT',
+    )
+    round = fields.Integer(
+        "Round", required=True, readonly=True, help="The submission it belongs to."
+    )
+    action = fields.Selection(
+        REVIEW_ACTIONS, "Action", required=True, readonly=True, sort=False
+    )
+    user = fields.Many2One(
+        'res.user', "User", required=True, readonly=True, ondelete='RESTRICT'
+    )
+    date = fields.Timestamp("Date", required=True, readonly=True)
+    reason = fields.Text("Reason", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # Whoever reads the registration reads its rounds (S2.8).
+        cls.__access__.add('registration')
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.registration, Index.Equality()), (t.date, Index.Range()))
+        )
+        cls._order = [('date', 'ASC'), ('id', 'ASC')]
+
+    def get_rec_name(self, name):
+        return f'{self.registration.rec_name} #{self.round}'
+
+    @classmethod
+    def check_modification(cls, mode, reviews, values=None, external=False):
+        super().check_modification(mode, reviews, values=values, external=external)
+        # The rounds are the record of who did what (S2.9): only the workflow
+        # adds them, and nobody changes them.
+        if external or mode in {'write', 'delete'}:
+            raise ReviewLogError(gettext('lieye_sales_site.msg_review_read_only'))
+
+    @classmethod
+    def add_round(cls, registrations, action, reason=None):
+        """Log action on registrations: a submission opens a round, the
+        review closes it"""
+        review = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        rounds = defaultdict(int)
+        for sub_ids in grouped_slice(
+            [r.id for r in registrations], backend.MAX_QUERY_PARAMS
+        ):
+            cursor.execute(
+                *review.select(
+                    review.registration,
+                    Count(review.id),
+                    where=fields.SQL_OPERATORS['in'](review.registration, sub_ids)
+                    & (review.action == 'submitted'),
+                    group_by=[review.registration],
+                )
+            )
+            rounds.update(cursor)
+        now = dt.datetime.now()
+        user = Transaction().user
+        with without_check_access():
+            cls.create(
+                [
+                    {
+                        'registration': r.id,
+                        'round': (
+                            rounds[r.id] + 1
+                            if action == 'submitted'
+                            else max(rounds[r.id], 1)
+                        ),
+                        'action': action,
+                        'user': user,
+                        'date': now,
+                        'reason': reason.strip() if reason else None,
+                    }
+                    for r in registrations
+                ]
+            )
+
+
+class ReturnStart(ModelView):
+    "Return registrations for correction"
+
+    __name__ = 'lieye.registration.return.start'
+
+    reason = fields.Text(
+        "Reason",
+        required=True,
+        help="What the consultant must correct; they see it on the registration.",
+    )
+
+
+class Return(Wizard):
+    "Return registrations for correction (退回修改)"
+
+    __name__ = 'lieye.registration.return'
+
+    start = StateView(
+        'lieye.registration.return.start',
+        'lieye_sales_site.registration_return_start_view_form',
+        [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Return", 'return_', 'tryton-back', default=True),
+        ],
+    )
+    return_ = StateTransition()
+
+    def transition_return_(self):
+        pool = Pool()
+        Registration = pool.get('lieye.registration')
+        # Whoever runs the wizard, the return button's groups and record
+        # rules decide who may return (its action is bound to registrations).
+        with check_access():
+            Registration.return_(self.records)
+        Registration.review(self.records, 'returned', self.start.reason)
+        return 'end'

@@ -129,7 +129,7 @@ class EntryTestCase(SalesSiteTestCase):
 
     @with_transaction()
     def test_submit_then_locked_and_stage(self):
-        "Submitted registrations are locked and drive the stage (S2.5, S2.7)"
+        "Submitted entries are locked, approved ones drive the stage (S2.7, S9)"
         pool = Pool()
         Customer = pool.get('lieye.customer')
         Registration = pool.get('lieye.registration')
@@ -143,6 +143,8 @@ class EntryTestCase(SalesSiteTestCase):
             date=dt.date(2026, 11, 1),
         )
         Registration.submit([walk_in])
+        self.assertEqual(Customer(customer.id).stage, 'call')
+        Registration.approve([walk_in])
         customer = Customer(customer.id)
         self.assertEqual(customer.stage, 'walk_in')
         self.assertEqual(customer.first_contact_date, dt.date(2026, 11, 1))
@@ -188,11 +190,12 @@ class EntryTestCase(SalesSiteTestCase):
         subscribed.room = room
         subscribed.save()
         Registration.submit([subscribed])
+        Registration.approve([subscribed])
         customer = Customer(customer.id)
         self.assertEqual(customer.stage, 'subscribed')
         self.assertEqual(customer.subscription_date, dt.date(2026, 11, 20))
         self.assertEqual(walk_in.stage, 'walk_in')
-        self.assertEqual(walk_in.state, 'submitted')
+        self.assertEqual(walk_in.state, 'approved')
 
         # A later subscription never overwrites the first date (S2.12).
         second = new_registration(
@@ -205,6 +208,7 @@ class EntryTestCase(SalesSiteTestCase):
             subscription_date=dt.date(2026, 12, 1),
         )
         Registration.submit([second])
+        Registration.approve([second])
         customer = Customer(customer.id)
         self.assertEqual(customer.subscription_date, dt.date(2026, 11, 20))
 

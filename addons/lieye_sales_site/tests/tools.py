@@ -2,8 +2,11 @@
 # of this repository contains the full copyright notices and license terms.
 "The records most tests of the module start from"
 
+from contextlib import contextmanager
+
 from trytond.pool import Pool
 from trytond.tests.test_tryton import TestCase, activate_module, drop_db
+from trytond.transaction import Transaction
 
 
 def dictionary(project, category, code):
@@ -30,6 +33,24 @@ def new_user(login, group):
         ]
     )
     return user
+
+
+def add_member(project, user, role):
+    "Add user to the team of project with role and return user"
+    Member = Pool().get('lieye.project.member')
+    Member.create([{'project': project.id, 'user': user.id, 'role': role}])
+    return user
+
+
+@contextmanager
+def as_user(user, **context):
+    "Run as user with the access checks of a client call"
+    transaction = Transaction()
+    with (
+        transaction.set_user(user.id),
+        transaction.set_context(_check_access=True, **context),
+    ):
+        yield
 
 
 def setup_project(code='P1', consultants=1):
