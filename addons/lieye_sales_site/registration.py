@@ -817,7 +817,10 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
     def validate_fields(cls, registrations, field_names):
         # First, so that a customer of another project gets this message
         # rather than the generic one of the project links.
-        cls.check_customers(registrations)
+        # Only when the link changes: a customer reassigned or gone to the
+        # pool keeps the registrations made by its earlier consultant.
+        if field_names & {'customer', 'consultant', 'project'}:
+            cls.check_customers(registrations)
         super().validate_fields(registrations, field_names)
         # Writes list the values as given: the answers, not answer_data.
         if field_names & {'answers', 'answer_data'}:
@@ -839,7 +842,9 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
             ).select(
                 registration.id,
                 registration.project != customer.project,
-                registration.consultant != customer.owner,
+                # A customer without a consultant (in the pool or awaiting
+                # assignment) is claimed or assigned before an entry.
+                (customer.owner == Null) | (registration.consultant != customer.owner),
                 where=fields.SQL_OPERATORS['in'](
                     registration.id, [r.id for r in registrations]
                 ),
@@ -855,6 +860,13 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
                 )
             if other_owner:
                 customer = cls(registration_id).customer
+                if not customer.owner:
+                    raise SubmissionError(
+                        gettext(
+                            'lieye_sales_site.msg_registration_customer_unowned',
+                            customer=customer.rec_name,
+                        )
+                    )
                 raise SubmissionError(
                     gettext(
                         'lieye_sales_site.msg_registration_consultant_owner',

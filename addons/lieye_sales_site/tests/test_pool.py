@@ -13,12 +13,14 @@ from trytond.modules.lieye_sales_site.exceptions import (
     DuplicateCustomerError,
     OwnershipError,
     PolicyLockedError,
+    SubmissionError,
 )
 from trytond.modules.lieye_sales_site.tests.tools import (
     SalesSiteTestCase,
     add_member,
     as_user,
     new_customer,
+    new_registration,
     new_user,
     setup_project,
 )
@@ -407,3 +409,31 @@ class PoolTestCase(SalesSiteTestCase):
             ]:
                 start = EntryStart(project=project, phone=phone)
                 self.assertIn(text, start.on_change_with_known())
+
+    @with_transaction()
+    def test_registration_of_pool_customer(self):
+        """No entry for a customer without a consultant; the entries of its
+        earlier consultant stay valid after it changes hands"""
+        # R: S8, S4, S2.8
+        pool = Pool()
+        Customer = pool.get('lieye.customer')
+        Registration = pool.get('lieye.registration')
+        project, consultant1, consultant2 = setup_project(consultants=2)
+        customer = new_customer(project, consultant1)
+        registration = new_registration(customer)
+        Customer.move_to_pool([customer])
+        Registration.write([registration], {'remarks': '顾问离职前登记'})
+        with self.assertRaisesRegex(SubmissionError, 'no consultant'):
+            Registration.create(
+                [
+                    {
+                        'project': project.id,
+                        'customer': customer.id,
+                        'consultant': consultant2.id,
+                        'stage': 'walk_in',
+                    }
+                ]
+            )
+        Customer.set_owners([(customer, consultant2)], kind='assign')
+        Registration.write([registration], {'remarks': '移交后补充'})
+        self.assertEqual(registration.consultant, consultant1)
