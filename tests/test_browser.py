@@ -375,7 +375,8 @@ def test_consultant_registers_walk_in_on_ipad(browser, sqlite_server, artifacts)
     (customer,) = client.read(
         'lieye.customer', [person['customer']], ['stage', 'registrations']
     )
-    assert customer['stage'] == 'walk_in'
+    # Only an approved entry moves the customer's stage (S9).
+    assert customer['stage'] == 'call'
     (registration,) = client.read(
         'lieye.registration',
         customer['registrations'],
@@ -399,3 +400,7 @@ def test_consultant_registers_walk_in_on_ipad(browser, sqlite_server, artifacts)
     # Selections left alone stay empty (sao can send their first option).
     assert registration['grade'] is None
     assert registration['work_district'] is None
+    secretary = sqlite_server.client('secretary1')
+    secretary.button('lieye.registration', 'approve', customer['registrations'])
+    (customer,) = client.read('lieye.customer', [person['customer']], ['stage'])
+    assert customer['stage'] == 'walk_in'

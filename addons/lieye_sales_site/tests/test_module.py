@@ -2,6 +2,7 @@
 # of this repository contains the full copyright notices and license terms.
 from decimal import Decimal
 
+from lxml import etree
 from trytond.exceptions import UserError
 from trytond.model.exceptions import DomainValidationError, SQLConstraintError
 from trytond.pool import Pool
@@ -63,6 +64,20 @@ class LieyeSalesSiteTestCase(ModuleTestCase):
         ):
             GenerateRooms.execute(session_id, {'start': values}, 'generate')
         GenerateRooms.delete(session_id)
+
+    @with_transaction()
+    def test_list_views_show_timestamps(self):
+        """Lists show a timestamp as a date and a time column: the web client
+        has no column for the field itself and fails to open the view"""
+        pool = Pool()
+        View = pool.get('ir.ui.view')
+        for view in View.search([('module', '=', self.module), ('type', '=', 'tree')]):
+            Model = pool.get(view.model)
+            for node in etree.fromstring(view.arch).iter('field'):
+                field = Model._fields.get(node.get('name'))
+                if field is not None and field._type in {'timestamp', 'datetime'}:
+                    with self.subTest(view=view.name, field=node.get('name')):
+                        self.assertIn(node.get('widget'), {'date', 'time'})
 
     @with_transaction()
     def test_generate_rooms_idempotent(self):

@@ -2,10 +2,12 @@
 # of this repository contains the full copyright notices and license terms.
 import datetime as dt
 
+from sql import For
+from trytond import backend
 from trytond.model.exceptions import AccessButtonError, AccessError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
-from trytond.transaction import Transaction, TransactionError
+from trytond.transaction import Transaction
 
 from trytond.modules.lieye_sales_site.exceptions import (
     PersonIdentityLockedError,
@@ -305,23 +307,34 @@ class ReviewTestCase(SalesSiteTestCase):
 
     @with_transaction()
     def test_review_locks_rows(self):
-        "Reviewing locks the registrations before reading their state"
+        "Reviewing waits for the rows another transaction holds, writing nothing"
         # R: S9
         pool = Pool()
         Registration = pool.get('lieye.registration')
         transaction = Transaction()
+        if not transaction.database.has_select_for():
+            self.skipTest('SQLite runs one writing transaction at a time')
         # Committed, as only rows of other transactions need the lock.
         project, consultant = setup_project('LOCK')
         registration = submitted_walk_in(project, consultant)
         transaction.commit()
-        locked = {Registration._table: [registration.id]}
+        table = Registration.__table__()
 
+        with transaction.new_transaction() as holder:
+            holder.connection.cursor().execute(
+                *table.select(
+                    table.id, where=table.id == registration.id, for_=For('UPDATE')
+                )
+            )
+            with transaction.new_transaction() as reviewer:
+                reviewer.connection.cursor().execute("SET LOCAL lock_timeout = '200ms'")
+                with self.assertRaises(backend.DatabaseOperationalError):
+                    Registration.approve([Registration(registration.id)])
+                reviewer.rollback()
+            holder.rollback()
         with transaction.new_transaction():
-            with self.assertRaises(TransactionError):
-                Registration.approve([Registration(registration.id)])
-        with transaction.new_transaction(_lock_records=locked):
             Registration.approve([Registration(registration.id)])
-        with transaction.new_transaction(_lock_records=locked):
+        with transaction.new_transaction():
             self.assertEqual(Registration(registration.id).state, 'approved')
             with self.assertRaises(ReviewError):
                 Registration.approve([Registration(registration.id)])
