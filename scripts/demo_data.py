@@ -304,6 +304,26 @@ POLICIES = {
 POOL_MANAGERS = {'DEMO1': 'manager1', 'DEMO2': 'admin'}
 # Phone leads taken by the front desk, waiting for the manager to assign them
 LEADS = {'DEMO1': [('赵先生', '13588000001'), ('孙女士', '13588000002')]}
+# Customers registered twice (S6, B6), for the duplicate queue: in DEMO1 a
+# couple giving their home's fixed line to two consultants, and a buyer
+# known by the ID number under an old and a new mobile; in DEMO2 a buyer
+# who first visited DEMO1 (customer 139…03).
+# project: [(owner, [(relation, name, gender, phone, ID number)])]
+DUPLICATES = {
+    'DEMO1': [
+        ('consultant1', [('self', '钱进', 'male', '057188886666', None)]),
+        ('consultant2', [('self', '沈梅', 'female', '057188886666', None)]),
+        (
+            'consultant1',
+            [('self', '许晴', 'female', '13500000011', '330106198503151238')],
+        ),
+        (
+            'consultant2',
+            [('self', '许晴', 'female', '13500000012', '330106198503151238')],
+        ),
+    ],
+    'DEMO2': [('consultant3', [('self', '孔亮', 'male', '13900000003', None)])],
+}
 
 
 # method, result, content: cycled through each customer's follow-ups
@@ -315,6 +335,33 @@ FOLLOWUPS = [
     ('sms', None, '短信告知周末暖场活动时间。'),
     ('other', 'reached', '暖场活动中与客户交流了付款方式。'),
 ]
+
+
+# Change requests of DEMO1's consultants (S15), one in each tab of the list:
+# (record, field, new value, reason, how far it went); the record is an
+# approved walk-in entry, its main person, or an approved deal whose unit
+# price changes by the amount given.
+CHANGE_REQUESTS = {
+    'DEMO1': [
+        (
+            'walk_in',
+            'residence_place',
+            '星光公寓',
+            '客户复访时更正了居住小区。',
+            'requested',
+        ),
+        ('person', 'phone', '13512345678', '客户更换了手机号码。', 'requested'),
+        (
+            'deal',
+            'unit_price',
+            Decimal(-200),
+            '认购时的特价优惠已获项目批准，单价按优惠后更正。',
+            'applied',
+        ),
+        ('walk_in', 'purpose_quote', '给孩子上学用', '补充客户的原话。', 'rejected'),
+    ],
+}
+CHANGE_REJECTION = '购房目的以客户在登记表上填写的为准，不作修改。'
 
 
 def load(database):
@@ -367,7 +414,9 @@ def load(database):
         if load_customers(code, [users[login] for login in consultants]):
             logins = {user.id: login for login, user in users.items()}
             review_registrations(database, code, logins)
+            load_duplicates(database, code, users)
         load_followups(code)
+        load_change_requests(database, code, users)
         load_pool(database, code)
 
     print('demo data loaded')
@@ -722,6 +771,32 @@ def load_pool(database, code):
     config.get_config().set_context(admin_context)
 
 
+def load_duplicates(database, code, users):
+    """Register the project's customers known twice: the entry refuses a
+    phone or ID number already in the project, the old system's import that
+    brought these did not"""
+    from unittest.mock import patch
+
+    from proteus import Model
+    from trytond.pool import Pool
+
+    Customer = Model.get('lieye.customer')
+    (project,) = Model.get('lieye.project').find([('code', '=', code)])
+    Person = Pool(database).get('lieye.customer.person')
+    with patch.object(Person, 'check_duplicates'):
+        for login, persons in DUPLICATES.get(code, []):
+            customer = Customer(project=project, owner=users[login], intent='medium')
+            for relation, name, gender, phone, id_number in persons:
+                customer.persons.new(
+                    relation=relation,
+                    name=name,
+                    gender=gender,
+                    phone=phone,
+                    id_number=id_number,
+                )
+            customer.save()
+
+
 def load_followups(code):
     "Give each customer two to four follow-ups since its first contact"
     from proteus import Model
@@ -762,6 +837,71 @@ def load_followups(code):
             elif result != 'lost':
                 followup.next_date = today + dt.timedelta(days=1 + index % 7)
             followup.save()
+
+
+def load_change_requests(database, code, users):
+    """Have the consultants request changes of their approved records, the
+    sales manager approve a price and the secretary apply or reject"""
+    from proteus import Model, Wizard, config
+
+    Request = Model.get('lieye.change.request')
+    if not CHANGE_REQUESTS.get(code) or Request.find(
+        [('project.code', '=', code)], limit=1
+    ):
+        return
+    admin_context = config.get_config().context
+    logins = {user.id: login for login, user in users.items()}
+    Registration = Model.get('lieye.registration')
+    approved = [
+        r
+        for r in Registration.find(
+            [('project.code', '=', code), ('state', '=', 'approved')],
+            order=[('id', 'ASC')],
+        )
+        if r.customer.owner == r.consultant
+    ]
+    candidates = {
+        'walk_in': [r for r in approved if r.stage == 'walk_in'],
+        'deal': [r for r in approved if r.stage in {'subscribed', 'signed'}],
+    }
+    requests = []
+    for what, name, value, reason, outcome in CHANGE_REQUESTS[code]:
+        registration = candidates['deal' if what == 'deal' else 'walk_in'].pop(0)
+        if what == 'person':
+            model = 'lieye.customer.person'
+            record_id = registration.customer.persons[0].id
+        else:
+            model = 'lieye.registration'
+            record_id = registration.id
+        if what == 'deal':
+            value = str(registration.unit_price + value)
+        set_user(database, logins[registration.consultant.id])
+        (field,) = Model.get('ir.model.field').find(
+            [('model', '=', model), ('name', '=', name)]
+        )
+        request = Model.get('lieye.change.request')(
+            record=Model.get(model)(record_id), reason=reason
+        )
+        request.lines.new(field=field, new_value=value)
+        request.save()
+        request.click('submit')
+        requests.append((request.id, outcome))
+    for request_id, outcome in requests:
+        if outcome == 'applied':
+            set_user(database, 'manager1')
+            Model.get('lieye.change.request')(request_id).click('approve')
+            set_user(database, 'secretary1')
+            Model.get('lieye.change.request')(request_id).click('apply')
+        elif outcome == 'rejected':
+            set_user(database, 'secretary1')
+            rejecting = Wizard(
+                'lieye.change.request.reject',
+                [Model.get('lieye.change.request')(request_id)],
+            )
+            rejecting.form.reason = CHANGE_REJECTION
+            rejecting.execute('reject')
+    config.set_trytond(database=database)
+    config.get_config().set_context(admin_context)
 
 
 def new_registration(customer, stage, date, value, rooms, serial, code):

@@ -443,6 +443,10 @@ class Person(ProjectLinkMixin, ValueTypeMixin, sequence_ordered(), ModelSQL, Mod
     @classmethod
     def check_modification(cls, mode, persons, values=None, external=False):
         super().check_modification(mode, persons, values=values, external=external)
+        if mode == 'write' and Transaction().context.get('_change_request'):
+            # The values of a change request (change_request.py); clients
+            # cannot set this key, the server drops theirs starting with "_".
+            return
         # S2.7: once a registration of the customer is submitted, the persons'
         # identity changes only through a change request (a returned one is
         # corrected as a draft).

@@ -35,6 +35,18 @@ class PersonIdentityLockedError(AccessError):
     pass
 
 
+class ChangeRequestError(ValidationError):
+    pass
+
+
+class ChangeRequestAccessError(AccessError):
+    pass
+
+
+class ChangeValueError(ValidationError):
+    pass
+
+
 class ValueTypeError(ValidationError):
     pass
 
@@ -68,4 +80,16 @@ class ClaimError(ValidationError):
 
 
 class AssignmentError(ValidationError):
+    pass
+
+
+class MergeError(ValidationError):
+    pass
+
+
+class MergeLockedError(AccessError):
+    pass
+
+
+class MergeUndoError(ValidationError):
     pass

@@ -775,6 +775,10 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
         super().check_modification(
             mode, registrations, values=values, external=external
         )
+        if mode == 'write' and Transaction().context.get('_change_request'):
+            # The values of a change request (change_request.py); clients
+            # cannot set this key, the server drops theirs starting with "_".
+            return
         # S2.7: submitted entries change only through change requests; a
         # returned one is corrected by its consultant, and its review rounds
         # stay with it.

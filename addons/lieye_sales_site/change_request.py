@@ -1,0 +1,997 @@
+# This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
+# of this repository contains the full copyright notices and license terms.
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from sql import Literal
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, check_access, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .exceptions import ChangeRequestAccessError, ChangeRequestError, ChangeValueError
+from .model import ProjectMany2One, ValueTypeMixin, lock_rows, rec_name_domain
+from .registration import EDITABLE_STATES
+
+STATES = [
+    ('draft', "Draft"),
+    ('requested', "Requested"),
+    ('approved', "Approved"),
+    ('applied', "Applied"),
+    ('rejected', "Rejected"),
+    ('cancelled', "Cancelled"),
+]
+# Waiting for the secretary or the sales manager.
+PENDING = ['requested', 'approved']
+# The types a value typed as text converts to.
+CHANGE_TYPES = {
+    'char',
+    'text',
+    'integer',
+    'float',
+    'numeric',
+    'date',
+    'boolean',
+    'selection',
+    'many2one',
+}
+# They change through their own paths (assignment, review, the customer's
+# stage from approved entries), never through a change request.
+FIXED_FIELDS = {
+    'project',
+    'customer',
+    'consultant',
+    'owner',
+    'state',
+    'stage',
+    'sequence',
+    'party',
+}
+# S15: identities and the terms of a deal need the sales manager's approval,
+# as does any price or amount (is_sensitive).
+SENSITIVE_FIELDS = {
+    'lieye.customer.person': {
+        'name',
+        'name_declined',
+        'phone',
+        'phone_declined',
+        'id_number',
+    },
+    'lieye.registration': {'room', 'area', 'subscription_date', 'contract_date'},
+}
+# What a client may write on a draft; the rest is filled in by the steps.
+DRAFT_FIELDS = {'reason', 'lines'}
+TRUE_WORDS = {'1', 'true', 'yes', 'y', '是', '对'}
+FALSE_WORDS = {'0', 'false', 'no', 'n', '否', '不是'}
+
+
+def is_sensitive(model, name):
+    "Whether changing the field name of model needs the manager's approval"
+    return (
+        name in SENSITIVE_FIELDS.get(model, ()) or 'price' in name or 'amount' in name
+    )
+
+
+def changeable_fields(Model):
+    "Return the names of the fields of Model a change request may change"
+    return sorted(
+        name
+        for name, field in Model._fields.items()
+        if field._type in CHANGE_TYPES
+        and not isinstance(field, fields.Function)
+        and not field.readonly
+        and name not in FIXED_FIELDS
+    )
+
+
+def value_data(field, value):
+    "Return the value of field as the text stored on a line, None if empty"
+    if field._type == 'boolean':
+        return 'true' if value else 'false'
+    if value is None or value == '':
+        return None
+    if field._type == 'many2one':
+        return str(int(value))
+    if field._type == 'date':
+        return value.isoformat()
+    return str(value)
+
+
+def data_value(field, data):
+    "Return the value of field stored as text by value_data"
+    if field._type == 'boolean':
+        return data == 'true'
+    if data is None:
+        return None
+    if field._type in {'integer', 'many2one'}:
+        return int(data)
+    if field._type == 'numeric':
+        return Decimal(data)
+    if field._type == 'float':
+        return float(data)
+    if field._type == 'date':
+        return dt.date.fromisoformat(data)
+    return data
+
+
+def value_text(Model, name, value):
+    "Return the value of the field name of Model as the user reads it"
+    field = Model._fields[name]
+    if field._type == 'boolean':
+        return gettext(
+            'lieye_sales_site.msg_change_request_yes'
+            if value
+            else 'lieye_sales_site.msg_change_request_no'
+        )
+    if value is None or value == '':
+        return None
+    if field._type == 'selection':
+        return dict(Model.fields_get([name])[name]['selection']).get(value, value)
+    if field._type == 'many2one':
+        Target = Pool().get(field.model_name)
+        return Target(int(value)).rec_name
+    if field._type == 'date':
+        return value.isoformat()
+    return str(value)
+
+
+def selection_keys(Model, name):
+    "Return each key of the selection field name by its key and its labels"
+    field = Model._fields[name]
+    selection = field.selection
+    if isinstance(selection, str):
+        selection = getattr(Model, selection)()
+    keys = {}
+    for key, label in selection:
+        if key is not None:
+            keys[key.casefold()] = key
+            keys[label.casefold()] = key
+    # The labels of the user's language and of Chinese, whatever the user's.
+    for language in {Transaction().language, 'zh_CN'}:
+        with Transaction().set_context(language=language):
+            for key, label in Model.fields_get([name])[name]['selection']:
+                if key is not None:
+                    keys[label.casefold()] = key
+    return keys
+
+
+def find_target(Model, name, text, project):
+    """Return the id of the record of the many2one field name whose code or
+    name is text, among the records of project"""
+    field = Model._fields[name]
+    Target = Pool().get(field.model_name)
+    if isinstance(field, ProjectMany2One):
+        scope = field.scope_domain(project.id)
+    elif 'project' in Target._fields:
+        scope = [('project', '=', project.id)]
+    else:
+        scope = []
+    found = []
+    if 'code' in Target._fields:
+        found = Target.search([*scope, ('code', '=', text)])
+    if not found:
+        found = [
+            r
+            for r in Target.search([*scope, ('rec_name', '=', text)])
+            if r.rec_name == text
+        ]
+    if len(found) > 1:
+        raise ChangeValueError(
+            gettext(
+                'lieye_sales_site.msg_change_request_value_ambiguous',
+                value=text,
+                field=Model.fields_get([name])[name]['string'],
+            )
+        )
+    return found[0].id if found else None
+
+
+def parse_value(Model, name, text, project):
+    """Return the value of the field name of Model typed as text, or raise
+    ChangeValueError saying what the field expects"""
+    field = Model._fields[name]
+    text = (text or '').strip()
+    if field._type in {'char', 'text'}:
+        return text or None
+    expected = None
+    value = None
+    if not text:
+        if field._type != 'boolean':
+            return None
+        value = False
+    elif field._type == 'integer':
+        expected = 'msg_change_request_expect_integer'
+        try:
+            value = int(text)
+        except ValueError:
+            pass
+    elif field._type in {'numeric', 'float'}:
+        expected = 'msg_change_request_expect_number'
+        try:
+            number = Decimal(text.replace(',', '').replace('，', ''))
+        except InvalidOperation:
+            pass
+        else:
+            if number.is_finite():
+                value = number if field._type == 'numeric' else float(number)
+    elif field._type == 'date':
+        expected = 'msg_change_request_expect_date'
+        try:
+            value = dt.datetime.strptime(text, '%Y-%m-%d').date()
+        except ValueError:
+            pass
+    elif field._type == 'boolean':
+        expected = 'msg_change_request_expect_boolean'
+        if text.casefold() in TRUE_WORDS:
+            value = True
+        elif text.casefold() in FALSE_WORDS:
+            value = False
+    elif field._type == 'selection':
+        expected = 'msg_change_request_expect_selection'
+        value = selection_keys(Model, name).get(text.casefold())
+    elif field._type == 'many2one':
+        expected = 'msg_change_request_expect_record'
+        value = find_target(Model, name, text, project)
+    if value is None:
+        definition = Model.fields_get([name])[name]
+        raise ChangeValueError(
+            gettext(
+                'lieye_sales_site.msg_change_request_value_invalid',
+                value=text,
+                field=definition['string'],
+                expected=gettext(
+                    f'lieye_sales_site.{expected}',
+                    values='、'.join(
+                        label for key, label in definition.get('selection', []) if key
+                    ),
+                ),
+            )
+        )
+    return value
+
+
+class ChangeRequest(ValueTypeMixin, Workflow, ModelSQL, ModelView):
+    "Change request (变更申请)"
+
+    __name__ = 'lieye.change.request'
+
+    _draft = {'readonly': Eval('state') != 'draft'}
+
+    record = fields.Reference(
+        "Record",
+        selection='get_record_models',
+        required=True,
+        states={'readonly': Eval('id', -1) >= 0},
+        help="The customer, person or registration to change.",
+    )
+    project = fields.Many2One(
+        'lieye.project', "Project", readonly=True, ondelete='RESTRICT'
+    )
+    customer = fields.Many2One(
+        'lieye.customer', "Customer", readonly=True, ondelete='RESTRICT'
+    )
+    requester = fields.Many2One(
+        'res.user', "Requester", readonly=True, ondelete='RESTRICT'
+    )
+    reason = fields.Text(
+        "Reason",
+        states={
+            'readonly': Eval('state') != 'draft',
+            'required': Eval('state') != 'draft',
+        },
+        help="Why the values must change, for the secretary and the manager.",
+    )
+    lines = fields.One2Many(
+        'lieye.change.request.line',
+        'request',
+        "Changes",
+        states=_draft,
+        # The lines' field domain reads it from the request.
+        depends={'changeable_fields'},
+        help="Each field to change with its value before and after.",
+    )
+    changeable_fields = fields.Function(
+        fields.Many2Many('ir.model.field', None, None, "Changeable Fields"),
+        'on_change_with_changeable_fields',
+    )
+    changed_fields = fields.Function(
+        fields.Char("Changed Fields"), 'get_changed_fields'
+    )
+    sensitive = fields.Function(
+        fields.Boolean(
+            "Sensitive",
+            help="Changes a name, phone, ID number, price or the terms of a deal: "
+            "the sales manager approves it before it is applied.",
+        ),
+        'get_sensitive',
+        searcher='search_sensitive',
+    )
+    state = fields.Selection(STATES, "State", readonly=True, required=True, sort=False)
+    state_string = state.translated('state')
+    requested_at = fields.DateTime("Requested At", readonly=True)
+    approved_by = fields.Many2One(
+        'res.user', "Approved By", readonly=True, ondelete='RESTRICT'
+    )
+    approved_at = fields.DateTime("Approved At", readonly=True)
+    applied_by = fields.Many2One(
+        'res.user', "Applied By", readonly=True, ondelete='RESTRICT'
+    )
+    applied_at = fields.DateTime("Applied At", readonly=True)
+    rejected_by = fields.Many2One(
+        'res.user', "Rejected By", readonly=True, ondelete='RESTRICT'
+    )
+    rejected_at = fields.DateTime("Rejected At", readonly=True)
+    rejection_reason = fields.Text(
+        "Reason for Rejection",
+        readonly=True,
+        states={'invisible': Eval('state') != 'rejected'},
+    )
+    cancelled_by = fields.Many2One(
+        'res.user', "Cancelled By", readonly=True, ondelete='RESTRICT'
+    )
+    cancelled_at = fields.DateTime("Cancelled At", readonly=True)
+
+    del _draft
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update(
+            {
+                Index(t, (t.project, Index.Equality()), (t.state, Index.Equality())),
+                Index(t, (t.requester, Index.Equality()), (t.state, Index.Equality())),
+                Index(t, (t.customer, Index.Equality())),
+                Index(t, (t.record, Index.Equality(cardinality='high'))),
+            }
+        )
+        cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'requested'),
+            ('requested', 'approved'),
+            ('requested', 'applied'),
+            ('approved', 'applied'),
+            ('requested', 'rejected'),
+            ('approved', 'rejected'),
+            ('draft', 'cancelled'),
+            ('requested', 'cancelled'),
+            ('approved', 'cancelled'),
+        }
+        cls._buttons.update(
+            {
+                'submit': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                },
+                'cancel': {
+                    'invisible': ~Eval('state').in_(['draft', *PENDING]),
+                    'depends': ['state'],
+                },
+                # Hidden by the form out of their states (view_attributes) but
+                # not refused by the button itself: once the request is locked
+                # they say in their own words that it was handled meanwhile.
+                'approve': {'depends': ['state', 'sensitive']},
+                'reject': {'depends': ['state']},
+                'apply': {'depends': ['state']},
+            }
+        )
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            (
+                '//group[@id="approval_buttons"]',
+                'states',
+                {'invisible': (Eval('state') != 'requested') | ~Eval('sensitive')},
+            ),
+            (
+                '//group[@id="handling_buttons"]',
+                'states',
+                {'invisible': ~Eval('state').in_(PENDING)},
+            ),
+        ]
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def _get_record_models(cls):
+        "Return the models whose records change through requests"
+        return ['lieye.customer', 'lieye.customer.person', 'lieye.registration']
+
+    @classmethod
+    def get_record_models(cls):
+        pool = Pool()
+        IrModel = pool.get('ir.model')
+        return [(None, '')] + [
+            (m, IrModel.get_name(m)) for m in cls._get_record_models()
+        ]
+
+    def get_rec_name(self, name):
+        if self.record:
+            return f'#{self.id} {self.record.rec_name}'
+        return f'#{self.id}'
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        return rec_name_domain(clause, 'customer.rec_name')
+
+    @fields.depends('record')
+    def on_change_with_changeable_fields(self, name=None):
+        pool = Pool()
+        ModelField = pool.get('ir.model.field')
+        if not self.record or self.record.id is None or self.record.id < 0:
+            return []
+        Model = self.record.__class__
+        with without_check_access():
+            return [
+                f.id
+                for f in ModelField.search(
+                    [
+                        ('model', '=', Model.__name__),
+                        ('name', 'in', changeable_fields(Model)),
+                    ]
+                )
+            ]
+
+    def get_changed_fields(self, name):
+        return '、'.join(line.field.rec_name for line in self.lines)
+
+    @classmethod
+    def get_sensitive(cls, requests, name):
+        pool = Pool()
+        Line = pool.get('lieye.change.request.line')
+        line = Line.__table__()
+        cursor = Transaction().connection.cursor()
+        result = dict.fromkeys(map(int, requests), False)
+        for sub_ids in grouped_slice(list(result), backend.MAX_QUERY_PARAMS):
+            cursor.execute(
+                *line.select(
+                    line.request,
+                    where=fields.SQL_OPERATORS['in'](line.request, sub_ids)
+                    & (line.sensitive == Literal(True)),
+                    group_by=[line.request],
+                )
+            )
+            result.update((request_id, True) for (request_id,) in cursor)
+        return result
+
+    @classmethod
+    def search_sensitive(cls, name, clause):
+        pool = Pool()
+        Line = pool.get('lieye.change.request.line')
+        line = Line.__table__()
+        _, operator, value = clause
+        query = line.select(line.request, where=line.sensitive == Literal(True))
+        if (operator == '=') == bool(value):
+            return [('id', 'in', query)]
+        return [('id', 'not in', query)]
+
+    @classmethod
+    def record_of(cls, value):
+        "Return the record of a reference value as clients send it"
+        pool = Pool()
+        if isinstance(value, str) and ',' in value:
+            value = value.split(',', 1)
+        if isinstance(value, (list, tuple)) and len(value) == 2:
+            model, id_ = value
+            try:
+                id_ = int(id_)
+            except (TypeError, ValueError):
+                id_ = -1
+            if model in cls._get_record_models() and id_ >= 0:
+                Model = pool.get(model)
+                with without_check_access():
+                    if Model.search([('id', '=', id_)]):
+                        return Model(id_)
+        elif isinstance(value, ModelSQL) and value.__name__ in (
+            cls._get_record_models()
+        ):
+            return value
+        raise ChangeRequestError(
+            gettext('lieye_sales_site.msg_change_request_record_missing')
+        )
+
+    @classmethod
+    def customer_of(cls, record):
+        "Return the customer group of record"
+        if record.__name__ == 'lieye.customer':
+            return record
+        return record.customer
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create':
+            # A request starts as a draft of its maker; its project and
+            # customer are those of its record, never the client's.
+            for name in set(cls._fields) - DRAFT_FIELDS - {'record'}:
+                values.pop(name, None)
+            record = cls.record_of(values.get('record'))
+            customer = cls.customer_of(record)
+            values['record'] = str(record)
+            values['customer'] = customer.id
+            values['project'] = customer.project.id
+            values['requester'] = Transaction().user
+        return values
+
+    @classmethod
+    def check_modification(cls, mode, requests, values=None, external=False):
+        super().check_modification(mode, requests, values=values, external=external)
+        if mode == 'create':
+            for request in requests:
+                request.check_record(external)
+        elif mode == 'delete' or (mode == 'write' and external):
+            cls.check_draft(requests)
+            if mode == 'write' and set(values) - DRAFT_FIELDS:
+                raise ChangeRequestError(
+                    gettext('lieye_sales_site.msg_change_request_workflow_fields')
+                )
+
+    def check_record(self, external=False):
+        """Refuse a record its maker may not read, or a registration that is
+        still corrected directly"""
+        Model = self.record.__class__
+        if external:
+            with check_access():
+                readable = Model.search([('id', '=', self.record.id)])
+            if not readable:
+                raise ChangeRequestAccessError(
+                    gettext(
+                        'lieye_sales_site.msg_change_request_record_access',
+                        model=Model.__names__()['model'],
+                        id=self.record.id,
+                    )
+                )
+        if Model.__name__ == 'lieye.registration' and (
+            self.record.state in EDITABLE_STATES
+        ):
+            raise ChangeRequestError(
+                gettext(
+                    'lieye_sales_site.msg_change_request_registration_editable',
+                    registration=self.record.rec_name,
+                )
+            )
+
+    @classmethod
+    def check_state(cls, requests, states, message):
+        "Refuse with message the requests not in states"
+        for request in requests:
+            if request.state not in states:
+                raise ChangeRequestError(
+                    gettext(
+                        f'lieye_sales_site.{message}',
+                        request=request.rec_name,
+                        state=request.state_string,
+                    )
+                )
+
+    @classmethod
+    def check_draft(cls, requests):
+        "Refuse changes of requests sent: they are the log of changes (S15)"
+        cls.check_state(requests, ['draft'], 'msg_change_request_not_draft')
+
+    @classmethod
+    def lock_in(cls, requests, states):
+        """Lock requests and refuse those no longer in states: of two users
+        acting at once, the second waits for the first and is told"""
+        lock_rows(cls, requests)
+        cls.check_state(requests, states, 'msg_change_request_not_pending')
+
+    @classmethod
+    def set_state(cls, requests, state, **values):
+        "Write state on requests with who and when, and log it"
+        values.setdefault(f'{state}_at', dt.datetime.now())
+        if state != 'requested':
+            # The requester is who requested.
+            values.setdefault(f'{state}_by', Transaction().user)
+        with without_check_access():
+            cls.write(requests, {'state': state, **values})
+            cls.log(requests, 'transition', f'state:{state}')
+
+    @classmethod
+    @ModelView.button
+    def submit(cls, requests):
+        "Capture the values before and after and send the request (S2.7)"
+        cls.lock_in(requests, ['draft'])
+        for request in requests:
+            request.check_record()
+            if not (request.reason or '').strip():
+                raise ChangeRequestError(
+                    gettext(
+                        'lieye_sales_site.msg_change_request_reason_required',
+                        request=request.rec_name,
+                    )
+                )
+            if not request.lines:
+                raise ChangeRequestError(
+                    gettext(
+                        'lieye_sales_site.msg_change_request_no_lines',
+                        request=request.rec_name,
+                    )
+                )
+            request.capture()
+        cls.set_state(requests, 'requested')
+
+    def capture(self):
+        "Store each line's value before and after, converted and checked"
+        pool = Pool()
+        Line = pool.get('lieye.change.request.line')
+        Model = self.record.__class__
+        seen = set()
+        to_write = []
+        with without_check_access():
+            record = Model(self.record.id)
+            for line in self.lines:
+                name = line.field.name
+                field = Model._fields[name]
+                if name in seen:
+                    raise ChangeRequestError(
+                        gettext(
+                            'lieye_sales_site.msg_change_request_field_twice',
+                            field=line.field.rec_name,
+                        )
+                    )
+                seen.add(name)
+                new = parse_value(Model, name, line.new_value, self.project)
+                # The record's own normalisation and checks (phone, ID number).
+                new = Model.preprocess_values('write', {name: new})[name]
+                old = getattr(record, name)
+                if data_value(field, value_data(field, new)) == data_value(
+                    field, value_data(field, old)
+                ):
+                    raise ChangeRequestError(
+                        gettext(
+                            'lieye_sales_site.msg_change_request_value_unchanged',
+                            field=line.field.rec_name,
+                        )
+                    )
+                to_write.extend(
+                    (
+                        [line],
+                        {
+                            'old_value': value_text(Model, name, old),
+                            'old_data': value_data(field, old),
+                            'new_value': value_text(Model, name, new),
+                            'new_data': value_data(field, new),
+                            'sensitive': is_sensitive(Model.__name__, name),
+                        },
+                    )
+                )
+            Line.write(*to_write)
+
+    @classmethod
+    @ModelView.button
+    def approve(cls, requests):
+        "The sales manager's approval of sensitive changes (S15)"
+        cls.lock_in(requests, ['requested'])
+        for request in requests:
+            if not request.sensitive:
+                raise ChangeRequestError(
+                    gettext(
+                        'lieye_sales_site.msg_change_request_approval_not_needed',
+                        request=request.rec_name,
+                    )
+                )
+        cls.set_state(requests, 'approved')
+
+    @classmethod
+    def may_approve(cls):
+        "Whether the user may approve sensitive changes (the approve button's)"
+        pool = Pool()
+        Button = pool.get('ir.model.button')
+        User = pool.get('res.user')
+        # Buttons run without access checks: ask for the user's groups.
+        if not Transaction().user:
+            return True
+        groups = Button.get_groups(cls.__name__, 'approve')
+        return not groups or bool(groups & set(User.get_groups()))
+
+    @classmethod
+    @ModelView.button
+    def apply(cls, requests):
+        """Write the new values on the records (S6, S15); a sensitive request
+        applied by who may approve it is approved with it"""
+        cls.lock_in(requests, PENDING)
+        may_approve = cls.may_approve()
+        for request in requests:
+            if request.sensitive and request.state != 'approved' and not may_approve:
+                raise ChangeRequestError(
+                    gettext(
+                        'lieye_sales_site.msg_change_request_approval_required',
+                        request=request.rec_name,
+                        fields='、'.join(
+                            line.field.rec_name
+                            for line in request.lines
+                            if line.sensitive
+                        ),
+                    )
+                )
+        for request in requests:
+            request.write_record()
+        approved = [r for r in requests if r.sensitive and r.state == 'requested']
+        if approved:
+            cls.set_state(approved, 'approved')
+        cls.set_state(requests, 'applied')
+        for request in requests:
+            cls.notify_requester(
+                request,
+                'tryton-ok',
+                gettext(
+                    'lieye_sales_site.msg_change_request_applied_notification',
+                    request=request.rec_name,
+                ),
+            )
+
+    def write_record(self):
+        """Write the new values on the locked record if it still holds the
+        old ones"""
+        Model = self.record.__class__
+        lock_rows(Model, [self.record])
+        with without_check_access():
+            record = Model(self.record.id)
+            values = {}
+            for line in self.lines:
+                name = line.field.name
+                field = Model._fields[name]
+                current = getattr(record, name)
+                if data_value(field, value_data(field, current)) != data_value(
+                    field, line.old_data
+                ):
+                    raise ChangeRequestError(
+                        gettext(
+                            'lieye_sales_site.msg_change_request_stale',
+                            request=self.rec_name,
+                            field=line.field.rec_name,
+                            old=line.old_value or '',
+                            current=value_text(Model, name, current) or '',
+                        )
+                    )
+                values[name] = data_value(field, line.new_data)
+            # The locks of submitted records let this write through (S2.7);
+            # the record's history and log keep it (S2.9, B3).
+            with Transaction().set_context(_change_request=self.id, _log=True):
+                Model.write([record], values)
+
+    @classmethod
+    @ModelView.button_action('lieye_sales_site.wizard_change_request_reject')
+    def reject(cls, requests):
+        pass
+
+    @classmethod
+    def handle_rejection(cls, requests, reason):
+        reason = (reason or '').strip()
+        if not reason:
+            raise ChangeRequestError(
+                gettext('lieye_sales_site.msg_change_request_rejection_reason')
+            )
+        cls.lock_in(requests, PENDING)
+        cls.set_state(requests, 'rejected', rejection_reason=reason)
+        for request in requests:
+            cls.notify_requester(
+                request,
+                'tryton-back',
+                gettext(
+                    'lieye_sales_site.msg_change_request_rejected_notification',
+                    request=request.rec_name,
+                ),
+                description=reason[:200],
+            )
+
+    @classmethod
+    @ModelView.button
+    def cancel(cls, requests):
+        "The requester withdraws a request not yet handled"
+        cls.lock_in(requests, ['draft', *PENDING])
+        user = Transaction().user
+        for request in requests:
+            if user and request.requester.id != user:
+                raise ChangeRequestError(
+                    gettext(
+                        'lieye_sales_site.msg_change_request_cancel_requester',
+                        request=request.rec_name,
+                        requester=request.requester.rec_name,
+                    )
+                )
+        cls.set_state(requests, 'cancelled')
+
+    @classmethod
+    def notify_requester(cls, request, icon, label, description=None):
+        if request.requester.id != Transaction().user:
+            cls.notify_user(
+                [request],
+                icon,
+                label,
+                description=description,
+                user=request.requester.id,
+            )
+
+
+class ChangeRequestLine(ValueTypeMixin, ModelSQL, ModelView):
+    "Change request line (变更明细)"
+
+    __name__ = 'lieye.change.request.line'
+
+    request = fields.Many2One(
+        'lieye.change.request',
+        "Change Request",
+        required=True,
+        ondelete='CASCADE',
+    )
+    field = fields.Many2One(
+        'ir.model.field',
+        "Field",
+        required=True,
+        ondelete='RESTRICT',
+        domain=[('id', 'in', Eval('_parent_request', {}).get('changeable_fields', []))],
+    )
+    old_value = fields.Text(
+        "Before", readonly=True, help="The value when the request was sent."
+    )
+    new_value = fields.Text(
+        "After",
+        help="Type the new value: a date as YYYY-MM-DD, a choice or a "
+        "dictionary value by its label, yes or no.",
+    )
+    old_data = fields.Char("Stored Value Before", readonly=True)
+    new_data = fields.Char("Stored Value After", readonly=True)
+    sensitive = fields.Boolean(
+        "Sensitive", readonly=True, help="Needs the sales manager's approval."
+    )
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # Whoever reads or edits the request does so with its lines.
+        cls.__access__.add('request')
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.request, Index.Equality())))
+        cls._order = [('request', 'ASC'), ('id', 'ASC')]
+
+    def get_rec_name(self, name):
+        return self.field.rec_name if self.field else ''
+
+    @fields.depends('field')
+    def on_change_with_sensitive(self):
+        if self.field:
+            return is_sensitive(self.field.model, self.field.name)
+        return False
+
+    @fields.depends('field', 'request', '_parent_request.record')
+    def on_change_field(self):
+        "Show the current value while the request is a draft"
+        self.old_value = None
+        if self.field and self.request and self.request.record:
+            record = self.request.record
+            Model = record.__class__
+            if self.field.name in Model._fields:
+                self.old_value = value_text(
+                    Model, self.field.name, getattr(record, self.field.name)
+                )
+
+    @classmethod
+    def check_field(cls, request, field):
+        "Refuse a field the request's record may not change that way"
+        Model = request.record.__class__
+        if field.model != Model.__name__ or field.name not in changeable_fields(Model):
+            raise ChangeRequestError(
+                gettext(
+                    'lieye_sales_site.msg_change_request_field_not_changeable',
+                    field=field.rec_name,
+                    model=Model.__names__()['model'],
+                )
+            )
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        ModelField = pool.get('ir.model.field')
+        Request = pool.get('lieye.change.request')
+        values = super().preprocess_values(mode, values)
+        if values.get('field') is not None:
+            field = ModelField(values['field'])
+            if mode == 'create' and values.get('request') is not None:
+                cls.check_field(Request(values['request']), field)
+            values['sensitive'] = is_sensitive(field.model, field.name)
+        return values
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        pool = Pool()
+        ModelField = pool.get('ir.model.field')
+        Request = pool.get('lieye.change.request')
+        super().check_modification(mode, lines, values=values, external=external)
+        values = values or {}
+        requests = {line.request for line in lines}
+        if values.get('request') is not None:
+            requests.add(Request(values['request']))
+        if external or mode == 'delete':
+            Request.check_draft(requests)
+        if mode == 'write' and ('field' in values or 'request' in values):
+            for line in lines:
+                cls.check_field(
+                    Request(values.get('request', line.request.id)),
+                    ModelField(values.get('field', line.field.id)),
+                )
+
+
+class RejectStart(ModelView):
+    "Reject change requests"
+
+    __name__ = 'lieye.change.request.reject.start'
+
+    reason = fields.Text(
+        "Reason",
+        required=True,
+        help="Why the change is refused; the requester sees it.",
+    )
+
+
+class Reject(Wizard):
+    "Reject change requests (驳回)"
+
+    __name__ = 'lieye.change.request.reject'
+
+    start = StateView(
+        'lieye.change.request.reject.start',
+        'lieye_sales_site.change_request_reject_start_view_form',
+        [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Reject", 'reject', 'tryton-back', default=True),
+        ],
+    )
+    reject = StateTransition()
+
+    def transition_reject(self):
+        pool = Pool()
+        Request = pool.get('lieye.change.request')
+        # The reject button's groups and the record rules decide who may.
+        with check_access():
+            Request.reject(self.records)
+        Request.handle_rejection(self.records, self.start.reason)
+        return 'end'
+
+
+class ChangeRequestMixin:
+    "Start a change request from the record's form (申请修改)"
+
+    __slots__ = ()
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({'request_change': {}})
+
+    @classmethod
+    @ModelView.button_action('lieye_sales_site.act_change_request_open')
+    def request_change(cls, records):
+        pool = Pool()
+        Request = pool.get('lieye.change.request')
+        requests = Request.create([{'record': str(r)} for r in records])
+        return {'res_id': [r.id for r in requests]}
+
+
+class Registration(ChangeRequestMixin, metaclass=PoolMeta):
+    __name__ = 'lieye.registration'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # A draft or returned entry is corrected directly.
+        cls._buttons['request_change'] = {
+            'invisible': Eval('state').in_(EDITABLE_STATES),
+            'depends': ['state'],
+        }
+
+
+class Customer(ChangeRequestMixin, metaclass=PoolMeta):
+    __name__ = 'lieye.customer'
+
+
+class Person(ChangeRequestMixin, metaclass=PoolMeta):
+    __name__ = 'lieye.customer.person'
