@@ -15,16 +15,15 @@ from trytond.modules.lieye_sales_site.exceptions import (
     PersonIdentityLockedError,
     RegistrationLockedError,
 )
-from trytond.modules.lieye_sales_site.tests.test_review import submitted_walk_in
 from trytond.modules.lieye_sales_site.tests.tools import (
     SalesSiteTestCase,
-    add_member,
     as_user,
     dictionary,
     new_customer,
     new_registration,
-    new_user,
     setup_project,
+    site_team,
+    submitted_walk_in,
 )
 
 
@@ -60,19 +59,6 @@ def draft_request(record, reason='客户要求更正', **changes):
         ]
     )
     return request
-
-
-def site_team(project):
-    "Return the secretary and the sales manager of project"
-    secretary = add_member(
-        project, new_user(f'secretary-{project.code}', 'group_secretary'), 'secretary'
-    )
-    manager = add_member(
-        project,
-        new_user(f'manager-{project.code}', 'group_sales_manager'),
-        'sales_manager',
-    )
-    return secretary, manager
 
 
 def lines_of(request):

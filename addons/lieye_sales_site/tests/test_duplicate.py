@@ -17,13 +17,12 @@ from trytond.modules.lieye_sales_site.exceptions import (
 )
 from trytond.modules.lieye_sales_site.tests.tools import (
     SalesSiteTestCase,
-    add_member,
     as_user,
     dictionary,
     new_customer,
     new_registration,
-    new_user,
     setup_project,
+    site_team,
 )
 
 ID_NUMBER = '330106198503151238'
@@ -47,17 +46,6 @@ def twice_entered(project, *owners):
     first = new_customer(project, owners[0], phone=PHONE)
     with entered_twice():
         return [first] + [new_customer(project, o, phone=PHONE) for o in owners[1:]]
-
-
-def site_team(project):
-    "Return the secretary and the sales manager of project"
-    code = project.code
-    return (
-        add_member(project, new_user(f's-{code}', 'group_secretary'), 'secretary'),
-        add_member(
-            project, new_user(f'm-{code}', 'group_sales_manager'), 'sales_manager'
-        ),
-    )
 
 
 def two_sites():

@@ -22,22 +22,8 @@ from trytond.modules.lieye_sales_site.tests.tools import (
     new_registration,
     new_user,
     setup_project,
+    submitted_walk_in,
 )
-
-
-def submitted_walk_in(project, consultant, phone='13800138000', **values):
-    "Return a complete walk-in registration submitted by its consultant"
-    Registration = Pool().get('lieye.registration')
-    customer = new_customer(project, consultant, phone=phone)
-    registration = new_registration(
-        customer,
-        residence_district=dictionary(project, 'district', 'local_core').id,
-        purpose=dictionary(project, 'purpose', 'own_use').id,
-        **values,
-    )
-    with Transaction().set_user(consultant.id):
-        Registration.submit([registration])
-    return registration
 
 
 def return_(registrations, reason, user):

@@ -42,6 +42,17 @@ def add_member(project, user, role):
     return user
 
 
+def site_team(project):
+    "Add a secretary and a sales manager to project and return them"
+    code = project.code
+    return (
+        add_member(project, new_user(f's-{code}', 'group_secretary'), 'secretary'),
+        add_member(
+            project, new_user(f'm-{code}', 'group_sales_manager'), 'sales_manager'
+        ),
+    )
+
+
 @contextmanager
 def as_user(user, **context):
     "Run as user with the access checks of a client call"
@@ -113,6 +124,21 @@ def new_registration(customer, stage='walk_in', **values):
             )
         ]
     )
+    return registration
+
+
+def submitted_walk_in(project, consultant, phone='13800138000', **values):
+    "Return a complete walk-in registration submitted by its consultant"
+    Registration = Pool().get('lieye.registration')
+    customer = new_customer(project, consultant, phone=phone)
+    registration = new_registration(
+        customer,
+        residence_district=dictionary(project, 'district', 'local_core').id,
+        purpose=dictionary(project, 'purpose', 'own_use').id,
+        **values,
+    )
+    with Transaction().set_user(consultant.id):
+        Registration.submit([registration])
     return registration
 
 
