@@ -135,6 +135,12 @@ class Customer(ProjectLinkMixin, ValueTypeMixin, ModelSQL, ModelView):
     intent = fields.Selection(INTENTS, "Intent")
     how_heard = dictionary_field("How They Heard", 'how_heard')
     first_contact_date = fields.Date("First Contact", readonly=True)
+    last_entry_date = fields.Date(
+        "Last Entry",
+        readonly=True,
+        help="Date of the latest approved registration: a visit or call "
+        "keeps the customer with its consultant as a follow-up does.",
+    )
     last_followup_date = fields.Date("Last Follow-up", readonly=True)
     subscription_date = fields.Date(
         "Subscription Date",
@@ -247,8 +253,9 @@ class Customer(ProjectLinkMixin, ValueTypeMixin, ModelSQL, ModelView):
 
     @classmethod
     def update_stage(cls, customers):
-        """Set stage, card class and first deal dates from the approved
-        registrations (S9); earlier dates are never overwritten (S2.12)"""
+        """Set stage, card class, first deal dates and the last entry date
+        from the approved registrations (S9); earlier dates are never
+        overwritten (S2.12)"""
         pool = Pool()
         Registration = pool.get('lieye.registration')
         registration = Registration.__table__()
@@ -297,6 +304,8 @@ class Customer(ProjectLinkMixin, ValueTypeMixin, ModelSQL, ModelView):
                 or min(dates) < customer.first_contact_date
             ):
                 values['first_contact_date'] = min(dates)
+            if max(dates) != customer.last_entry_date:
+                values['last_entry_date'] = max(dates)
             if values:
                 to_write.extend(([customer], values))
         if to_write:

@@ -42,6 +42,7 @@ DEADLINE_FIELDS = {
     'stage',
     'assigned_date',
     'last_followup_date',
+    'last_entry_date',
     'first_contact_date',
 }
 # How many customers a notification names; it counts them all.
@@ -144,7 +145,8 @@ class Customer(metaclass=PoolMeta):
     @classmethod
     def update_pool_deadline(cls, customers):
         """Set the last day each customer stays with its consultant: its
-        latest contact (follow-up, assignment or first contact) plus the
+        latest contact (follow-up, approved entry, assignment or first
+        contact) plus the
         days its project's policy gives its stage (S8)
 
         Customers in the pool, unassigned or past the deal have none."""
@@ -164,6 +166,7 @@ class Customer(metaclass=PoolMeta):
                     customer.owner,
                     customer.in_pool,
                     customer.last_followup_date,
+                    customer.last_entry_date,
                     customer.assigned_date,
                     customer.first_contact_date,
                     customer.create_date,
@@ -181,6 +184,7 @@ class Customer(metaclass=PoolMeta):
             owner,
             in_pool,
             followed,
+            entered,
             assigned,
             first_contact,
             created,
@@ -188,7 +192,9 @@ class Customer(metaclass=PoolMeta):
         ) in rows:
             new = None
             if owner and not in_pool:
-                contacts = [d for d in [followed, assigned, first_contact] if d]
+                contacts = [
+                    d for d in [followed, entered, assigned, first_contact] if d
+                ]
                 new = policies[project].deadline(
                     stage, bool(followed), max(contacts or [created.date()])
                 )

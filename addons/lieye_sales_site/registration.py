@@ -4,8 +4,8 @@ import datetime as dt
 from collections import defaultdict
 
 from sql import Column, Null, Union
-from sql.aggregate import Count, Max
-from sql.conditionals import Case
+from sql.aggregate import Count, Max, Min
+from sql.conditionals import Case, Coalesce
 from sql.functions import Abs, Extract
 from trytond import backend
 from trytond.i18n import gettext
@@ -553,6 +553,8 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
         pool = Pool()
         Customer = pool.get('lieye.customer')
         Person = pool.get('lieye.customer.person')
+        Policy = pool.get('lieye.project.policy')
+        Review = pool.get('lieye.registration.review')
         registration = cls.__table__()
         other = cls.__table__()
         person = Person.__table__()
@@ -631,11 +633,37 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
             group_by=[registration.id],
             having=Count(history.id) > EDIT_LIMIT,
         )
+        # Submitted when the customer was about to go to the public pool:
+        # within the warning days of the project's policy, or on its last day.
+        review = Review.__table__()
+        policy = Policy.__table__()
+        margin = Coalesce(policy.warning_days, Policy.default_warning_days())
+        margin = Case((margin < 1, 1), else_=margin)
+        protection = (
+            registration.join(
+                review,
+                condition=(review.registration == registration.id)
+                & (review.action == 'submitted'),
+            )
+            .join(
+                policy,
+                'LEFT',
+                condition=(policy.project == registration.project)
+                & (policy.state == 'approved'),
+            )
+            .select(
+                registration.id.as_('id'),
+                Min(review.protection_days).as_('figure'),
+                where=where & (review.protection_days <= margin),
+                group_by=[registration.id],
+            )
+        )
         return {
             'msg_flag_shared_phone': shared_phone,
             'msg_flag_burst': burst,
             'msg_flag_same_answers': same_answers,
             'msg_flag_edits': edits,
+            'msg_flag_protection': protection,
         }
 
     @classmethod
@@ -1173,6 +1201,19 @@ class Review(ModelSQL, ModelView):
     )
     date = fields.Timestamp("Date", required=True, readonly=True)
     reason = fields.Text("Reason", readonly=True)
+    # B7: how close to the public pool the customer was when the entry came;
+    # an entry just inside the window may only be there to keep it.
+    protection_deadline = fields.Date(
+        "Protected Until",
+        readonly=True,
+        help="The last day the customer stayed with its consultant "
+        "when the entry was submitted.",
+    )
+    protection_days = fields.Integer(
+        "Days of Protection Left",
+        readonly=True,
+        help="Days from the submission to the end of the customer's protection.",
+    )
 
     @classmethod
     def __setup__(cls):
@@ -1218,10 +1259,21 @@ class Review(ModelSQL, ModelView):
             rounds.update(cursor)
         now = dt.datetime.now()
         user = Transaction().user
+
+        def protection(registration):
+            deadline = registration.customer.pool_deadline
+            if action != 'submitted' or not deadline:
+                return {}
+            return {
+                'protection_deadline': deadline,
+                'protection_days': (deadline - now.date()).days,
+            }
+
         with without_check_access():
             cls.create(
                 [
                     {
+                        **protection(r),
                         'registration': r.id,
                         'round': (
                             rounds[r.id] + 1

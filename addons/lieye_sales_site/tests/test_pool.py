@@ -19,6 +19,7 @@ from trytond.modules.lieye_sales_site.tests.tools import (
     SalesSiteTestCase,
     add_member,
     as_user,
+    dictionary,
     new_customer,
     new_registration,
     new_user,
@@ -154,6 +155,40 @@ class PoolTestCase(SalesSiteTestCase):
         Customer.write([customer], {'pool_deadline': None})
         Customer.update_pool_deadline([customer])
         self.assertEqual(reload(customer).pool_deadline, today() + 7 * DAY)
+
+    @with_transaction()
+    def test_deadline_from_approved_entries(self):
+        "An approved visit or call is a contact: it moves the deadline"
+        # R: S8, S9, B5
+        pool = Pool()
+        Registration = pool.get('lieye.registration')
+        project, consultant = setup_project()
+        customer = set_assigned(new_customer(project, consultant), 40)
+        first = new_registration(
+            customer, stage='call', date=today() - 30 * DAY
+        )
+        Registration.submit([first])
+        # A submitted entry does not count before its approval.
+        self.assertEqual(reload(customer).pool_deadline, today() - 25 * DAY)
+        Registration.approve([first])
+        customer = reload(customer)
+        self.assertEqual(customer.last_entry_date, today() - 30 * DAY)
+        self.assertEqual(customer.pool_deadline, today() - 15 * DAY)
+
+        # The walk-in two weeks after the call counts from its own date.
+        visit = new_registration(
+            customer,
+            date=today() - 2 * DAY,
+            residence_district=dictionary(project, 'district', 'local_core').id,
+            purpose=dictionary(project, 'purpose', 'own_use').id,
+        )
+        Registration.submit([visit])
+        Registration.approve([visit])
+        customer = reload(customer)
+        self.assertEqual(customer.stage, 'walk_in')
+        self.assertEqual(customer.first_contact_date, today() - 30 * DAY)
+        self.assertEqual(customer.last_entry_date, today() - 2 * DAY)
+        self.assertEqual(customer.pool_deadline, today() + 5 * DAY)
 
     @with_transaction()
     def test_policy_approval(self):

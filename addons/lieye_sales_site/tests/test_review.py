@@ -412,3 +412,61 @@ class ReviewTestCase(SalesSiteTestCase):
         # Reviewed entries leave the queue and its warnings.
         Registration.approve([shared])
         self.assertEqual(flags(shared), (False, ''))
+
+    @with_transaction()
+    def test_flag_protection_window(self):
+        """An entry submitted when its customer was about to go to the pool
+        is flagged, with the days that were left"""
+        # R: B7, S8
+        pool = Pool()
+        Customer = pool.get('lieye.customer')
+        Policy = pool.get('lieye.project.policy')
+        Registration = pool.get('lieye.registration')
+        Review = pool.get('lieye.registration.review')
+        today = pool.get('ir.date').today()
+        project, consultant = setup_project()
+
+        def entry(phone, assigned_days_ago, **values):
+            customer = new_customer(project, consultant, phone=phone)
+            Customer.write(
+                [customer],
+                {'assigned_date': today - dt.timedelta(days=assigned_days_ago)},
+            )
+            registration = new_registration(
+                customer,
+                residence_district=dictionary(project, 'district', 'local_core').id,
+                purpose=dictionary(project, 'purpose', 'own_use').id,
+                **values,
+            )
+            with Transaction().set_user(consultant.id):
+                Registration.submit([registration])
+            return Registration(registration.id)
+
+        # Phone inquiries stay 15 days; the warning comes 3 days before.
+        late = entry('13800138001', 13)
+        (submission,) = Review.search([('registration', '=', late.id)])
+        self.assertEqual(submission.protection_deadline, today + dt.timedelta(days=2))
+        self.assertEqual(submission.protection_days, 2)
+        self.assertTrue(late.flagged)
+        self.assertIn('Submitted 2 day(s) before the customer would go', late.flags)
+
+        # (Other answers, not to look like a copy of the first.)
+        early = entry(
+            '13800138002',
+            11,
+            work_district=dictionary(project, 'district', 'local_core').id,
+        )
+        self.assertEqual(early.flags, None)
+        self.assertIn(late, Registration.search([('flagged', '=', True)]))
+        self.assertNotIn(early, Registration.search([('flagged', '=', True)]))
+
+        # The project's own warning days set the window.
+        for warning_days, flagged in [(5, {late, early}), (1, set())]:
+            (policy,) = Policy.create(
+                [{'project': project.id, 'warning_days': warning_days}]
+            )
+            Policy.submit([policy])
+            Policy.approve([policy])
+            self.assertEqual(
+                set(Registration.search([('flagged', '=', True)])), flagged
+            )
