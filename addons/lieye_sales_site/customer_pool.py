@@ -1,7 +1,6 @@
 # This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
 import datetime as dt
-import json
 from collections import defaultdict
 from itertools import cycle
 
@@ -18,6 +17,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import AssignmentError, ClaimError, OwnershipError
 from .model import lock_rows
+from .notification import notify, recipient_language
 
 KINDS = [
     ('assign', "Assignment"),
@@ -497,14 +497,9 @@ class Customer(metaclass=PoolMeta):
         with_deadline=False,
         action=None,
     ):
-        """Send user a notification in their language naming customers,
-        which it opens if link"""
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        Notification = pool.get('res.notification')
-        language = user.language.code if user.language else None
-        with Transaction().set_context(language=language):
-            lang = Lang.get()
+        """Send user a notification naming customers, which it opens if
+        link"""
+        with recipient_language(user) as lang:
             names = [
                 f'{c.rec_name} {lang.strftime(c.pool_deadline)}'
                 if with_deadline
@@ -513,20 +508,14 @@ class Customer(metaclass=PoolMeta):
             ]
             if len(customers) > NAMED:
                 names.append('…')
-            notification = Notification(
-                user=user,
-                icon=icon,
-                label=gettext(label),
-                description=gettext(
-                    description, count=len(customers), customers='、'.join(names)
-                ),
+            notify(
+                user,
+                icon,
+                gettext(label),
+                gettext(description, count=len(customers), customers='、'.join(names)),
+                records=customers if link else (),
                 action=action,
             )
-        if link:
-            notification.model = cls.__name__
-            notification.records = json.dumps([c.id for c in customers])
-        with without_check_access():
-            notification.save()
 
 
 class Member(metaclass=PoolMeta):

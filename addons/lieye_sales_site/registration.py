@@ -34,6 +34,7 @@ from .exceptions import (
     SubmissionError,
 )
 from .model import ProjectLinkMixin, ProjectMany2One, ValueTypeMixin, lock_rows
+from .notification import notify, recipient_language
 
 # Standard items of the paper registers (F1, F2) that block submission at each
 # stage, on top of the required questions configured in the back office.
@@ -1021,18 +1022,19 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
         "Tell each consultant which of their registrations came back, and why"
         by_consultant = defaultdict(list)
         for registration in registrations:
-            by_consultant[registration.consultant.id].append(registration)
+            by_consultant[registration.consultant].append(registration)
         for consultant, returned in by_consultant.items():
-            cls.notify_user(
-                returned,
-                'tryton-back',
-                gettext(
-                    'lieye_sales_site.msg_registration_returned_notification',
-                    count=len(returned),
-                ),
-                description=reason.strip()[:200],
-                user=consultant,
-            )
+            with recipient_language(consultant):
+                notify(
+                    consultant,
+                    'tryton-back',
+                    gettext(
+                        'lieye_sales_site.msg_registration_returned_notification',
+                        count=len(returned),
+                    ),
+                    description=reason.strip()[:200],
+                    records=returned,
+                )
 
 
 class EntryStart(ModelView):

@@ -16,6 +16,7 @@ from trytond.modules.lieye_sales_site.tests.tools import (
     as_user,
     new_customer,
     new_user,
+    notifications,
     setup_project,
 )
 
@@ -58,11 +59,6 @@ def today():
 def owners(customers):
     Customer = Pool().get('lieye.customer')
     return [Customer(c.id).owner for c in customers]
-
-
-def notifications(user):
-    Notification = Pool().get('res.notification')
-    return Notification.search([('user', '=', user.id)], order=[('id', 'ASC')])
 
 
 class AssignmentTestCase(SalesSiteTestCase):

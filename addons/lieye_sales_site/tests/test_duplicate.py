@@ -21,6 +21,7 @@ from trytond.modules.lieye_sales_site.tests.tools import (
     dictionary,
     new_customer,
     new_registration,
+    notifications,
     setup_project,
     site_team,
 )
@@ -284,7 +285,7 @@ class DuplicateTestCase(SalesSiteTestCase):
         )
         self.assertEqual(Duplicate.search([('scope', '=', 'project')]), [])
         # The consultant who lost the group is told.
-        (notice,) = pool.get('res.notification').search([('user', '=', consultant2.id)])
+        (notice,) = notifications(consultant2)
         self.assertIn(merged.code, notice.description)
         (line,) = merge.lines
         self.assertEqual(line.previous_owner, consultant2)

@@ -23,6 +23,7 @@ from trytond.modules.lieye_sales_site.tests.tools import (
     new_customer,
     new_registration,
     new_user,
+    notifications,
     setup_project,
 )
 
@@ -71,11 +72,6 @@ def approve(policy):
     Policy.submit([policy])
     Policy.approve([policy])
     return Policy(policy.id)
-
-
-def notifications(user):
-    Notification = Pool().get('res.notification')
-    return Notification.search([('user', '=', user.id)], order=[('id', 'ASC')])
 
 
 class PoolTestCase(SalesSiteTestCase):

@@ -142,6 +142,11 @@ def submitted_walk_in(project, consultant, phone='13800138000', **values):
     return registration
 
 
+def notifications(user):
+    "Return the notifications to user the transaction sends at commit"
+    return [n for n in Transaction().user_notifications if n.user == user]
+
+
 class SalesSiteTestCase(TestCase):
     "A test case on a database with the module activated"
 
