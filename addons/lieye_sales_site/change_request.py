@@ -1,6 +1,8 @@
 # This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
 import datetime as dt
+import json
+import re
 from decimal import Decimal, InvalidOperation
 
 from sql import Literal
@@ -8,13 +10,14 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval
+from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, check_access, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import ChangeRequestAccessError, ChangeRequestError, ChangeValueError
 from .model import ProjectMany2One, ValueTypeMixin, lock_rows, rec_name_domain
+from .notification import notify, recipient_language
 from .registration import EDITABLE_STATES
 
 STATES = [
@@ -67,6 +70,17 @@ SENSITIVE_FIELDS = {
 DRAFT_FIELDS = {'reason', 'lines'}
 TRUE_WORDS = {'1', 'true', 'yes', 'y', '是', '对'}
 FALSE_WORDS = {'0', 'false', 'no', 'n', '否', '不是'}
+# S2.7: the question types whose answers convert from text; the
+# questionnaires ask no date with a time or colour.
+ANSWER_TYPES = (CHANGE_TYPES - {'text', 'many2one'}) | {'multiselection'}
+CHOICE_TYPES = {'selection', 'multiselection'}
+# S15: an answer whose key or label mentions a price or an amount (a price
+# range or a budget too) needs the sales manager's approval as the fields do
+# (is_sensitive): erring towards approval is the safe side of a deal's terms.
+# The other answers describe the customer and the secretary applies them.
+PRICE_WORDS = ('price', 'amount', '价格', '价位', '单价', '总价', '房价', '金额')
+# How several options of a multiple choice are typed apart.
+OPTION_SEPARATORS = re.compile(r'[、,，;；]')
 
 
 def is_sensitive(model, name):
@@ -74,6 +88,24 @@ def is_sensitive(model, name):
     return (
         name in SENSITIVE_FIELDS.get(model, ()) or 'price' in name or 'amount' in name
     )
+
+
+def reading_languages():
+    """Enter the user's language, then Chinese: labels are typed in either,
+    whatever the user's language"""
+    transaction = Transaction()
+    for language in dict.fromkeys([transaction.language, 'zh_CN']):
+        with transaction.set_context(language=language):
+            yield language
+
+
+def is_answer_sensitive(question):
+    "Whether changing the answer to question needs the manager's approval"
+    Question = Pool().get('lieye.question')
+    texts = [question.name]
+    for _ in reading_languages():
+        texts.append(Question(question.id).string)
+    return any(word in text.casefold() for text in texts for word in PRICE_WORDS)
 
 
 def changeable_fields(Model):
@@ -88,55 +120,88 @@ def changeable_fields(Model):
     )
 
 
-def value_data(field, value):
-    "Return the value of field as the text stored on a line, None if empty"
-    if field._type == 'boolean':
+def changeable_questions(record):
+    """Return the questions whose answers a change request may change on
+    record: those of a registration's questionnaire, asked at its project
+    and stage (and grade and intent) or answered, while active"""
+    Question = Pool().get('lieye.question')
+    if record.__name__ != 'lieye.registration':
+        return []
+    with without_check_access():
+        registration = record.__class__(record.id)
+        keys = registration.with_questions(registration.answer_data)
+        return Question.search(
+            [('name', 'in', list(keys)), ('type_', 'in', list(ANSWER_TYPES))]
+        )
+
+
+def value_data(type_, value):
+    "Return the value of type_ as the text stored on a line, None if empty"
+    if type_ == 'boolean':
         return 'true' if value else 'false'
     if value is None or value == '':
         return None
-    if field._type == 'many2one':
+    if type_ == 'many2one':
         return str(int(value))
-    if field._type == 'date':
+    if type_ == 'date':
         return value.isoformat()
+    if type_ == 'multiselection':
+        return json.dumps(sorted(value), ensure_ascii=False)
     return str(value)
 
 
-def data_value(field, data):
-    "Return the value of field stored as text by value_data"
-    if field._type == 'boolean':
+def data_value(type_, data):
+    "Return the value of type_ stored as text by value_data"
+    if type_ == 'boolean':
         return data == 'true'
     if data is None:
         return None
-    if field._type in {'integer', 'many2one'}:
+    if type_ in {'integer', 'many2one'}:
         return int(data)
-    if field._type == 'numeric':
+    if type_ == 'numeric':
         return Decimal(data)
-    if field._type == 'float':
+    if type_ == 'float':
         return float(data)
-    if field._type == 'date':
+    if type_ == 'date':
         return dt.date.fromisoformat(data)
+    if type_ == 'multiselection':
+        return json.loads(data)
     return data
+
+
+def display_text(type_, value, labels=None):
+    """Return the value of type_ as the user reads it; labels are those of
+    the options by key"""
+    if value is None or value == '':
+        return None
+    if type_ == 'boolean':
+        return gettext(
+            'lieye_sales_site.msg_change_request_yes'
+            if value
+            else 'lieye_sales_site.msg_change_request_no'
+        )
+    if type_ in CHOICE_TYPES:
+        keys = [value]
+        if type_ == 'multiselection':
+            # In the order of the options, as the questionnaire lists them.
+            order = {key: i for i, key in enumerate(labels)}
+            keys = sorted(value, key=lambda key: order.get(key, len(order)))
+        return '、'.join(labels.get(key, key) for key in keys)
+    return str(value)
 
 
 def value_text(Model, name, value):
     "Return the value of the field name of Model as the user reads it"
     field = Model._fields[name]
     if field._type == 'boolean':
-        return gettext(
-            'lieye_sales_site.msg_change_request_yes'
-            if value
-            else 'lieye_sales_site.msg_change_request_no'
-        )
-    if value is None or value == '':
-        return None
-    if field._type == 'selection':
-        return dict(Model.fields_get([name])[name]['selection']).get(value, value)
-    if field._type == 'many2one':
+        value = bool(value)
+    elif field._type == 'many2one' and value is not None:
         Target = Pool().get(field.model_name)
         return Target(int(value)).rec_name
-    if field._type == 'date':
-        return value.isoformat()
-    return str(value)
+    labels = None
+    if field._type == 'selection':
+        labels = dict(Model.fields_get([name])[name]['selection'])
+    return display_text(field._type, value, labels)
 
 
 def selection_keys(Model, name):
@@ -150,13 +215,28 @@ def selection_keys(Model, name):
         if key is not None:
             keys[key.casefold()] = key
             keys[label.casefold()] = key
-    # The labels of the user's language and of Chinese, whatever the user's.
-    for language in {Transaction().language, 'zh_CN'}:
-        with Transaction().set_context(language=language):
-            for key, label in Model.fields_get([name])[name]['selection']:
-                if key is not None:
-                    keys[label.casefold()] = key
+    for _ in reading_languages():
+        for key, label in Model.fields_get([name])[name]['selection']:
+            if key is not None:
+                keys[label.casefold()] = key
     return keys
+
+
+def answer_options(question, project):
+    """Return the labels of the options of question by key in the user's
+    language, and the keys by key and by label in the user's language or in
+    Chinese, casefolded"""
+    Question = Pool().get('lieye.question')
+    labels, keys = {}, {}
+    for _ in reading_languages():
+        # The options may be those of the project's dictionary.
+        with Transaction().set_context(lieye_project=project.id):
+            options = json.loads(Question(question.id).selection_json)
+        for key, label in options:
+            labels.setdefault(key, label)
+            keys[key.casefold()] = key
+            keys[label.casefold()] = key
+    return labels, keys
 
 
 def find_target(Model, name, text, project):
@@ -190,26 +270,22 @@ def find_target(Model, name, text, project):
     return found[0].id if found else None
 
 
-def parse_value(Model, name, text, project):
-    """Return the value of the field name of Model typed as text, or raise
-    ChangeValueError saying what the field expects"""
-    field = Model._fields[name]
-    text = (text or '').strip()
-    if field._type in {'char', 'text'}:
-        return text or None
-    expected = None
+def convert_text(type_, text, options=None, find=None):
+    """Return the value of type_ typed as the text, not empty, and the id of
+    the message saying what is expected; the value is None if the text does
+    not convert. options are the keys of the choices by their casefolded key
+    and labels, find returns the id of the record named by a text."""
     value = None
-    if not text:
-        if field._type != 'boolean':
-            return None
-        value = False
-    elif field._type == 'integer':
+    expected = None
+    if type_ in {'char', 'text'}:
+        value = text
+    elif type_ == 'integer':
         expected = 'msg_change_request_expect_integer'
         try:
             value = int(text)
         except ValueError:
             pass
-    elif field._type in {'numeric', 'float'}:
+    elif type_ in {'numeric', 'float'}:
         expected = 'msg_change_request_expect_number'
         try:
             number = Decimal(text.replace(',', '').replace('，', ''))
@@ -217,25 +293,58 @@ def parse_value(Model, name, text, project):
             pass
         else:
             if number.is_finite():
-                value = number if field._type == 'numeric' else float(number)
-    elif field._type == 'date':
+                value = number if type_ == 'numeric' else float(number)
+    elif type_ == 'date':
         expected = 'msg_change_request_expect_date'
         try:
             value = dt.datetime.strptime(text, '%Y-%m-%d').date()
         except ValueError:
             pass
-    elif field._type == 'boolean':
+    elif type_ == 'boolean':
         expected = 'msg_change_request_expect_boolean'
         if text.casefold() in TRUE_WORDS:
             value = True
         elif text.casefold() in FALSE_WORDS:
             value = False
-    elif field._type == 'selection':
+    elif type_ == 'selection':
         expected = 'msg_change_request_expect_selection'
-        value = selection_keys(Model, name).get(text.casefold())
-    elif field._type == 'many2one':
+        value = options.get(text.casefold())
+    elif type_ == 'multiselection':
+        expected = 'msg_change_request_expect_multiselection'
+        keys = [
+            options.get(item.strip().casefold())
+            for item in OPTION_SEPARATORS.split(text)
+            if item.strip()
+        ]
+        if keys and None not in keys:
+            value = sorted(set(keys))
+    elif type_ == 'many2one':
         expected = 'msg_change_request_expect_record'
-        value = find_target(Model, name, text, project)
+        value = find(text)
+    return value, expected
+
+
+def expected_text(expected, labels):
+    "Return what the message expected says is expected, with the labels"
+    return gettext(f'lieye_sales_site.{expected}', values='、'.join(labels))
+
+
+def parse_value(Model, name, text, project):
+    """Return the value of the field name of Model typed as text, or raise
+    ChangeValueError saying what the field expects"""
+    field = Model._fields[name]
+    text = (text or '').strip()
+    if not text:
+        return False if field._type == 'boolean' else None
+    options = None
+    if field._type == 'selection':
+        options = selection_keys(Model, name)
+    value, expected = convert_text(
+        field._type,
+        text,
+        options=options,
+        find=lambda typed: find_target(Model, name, typed, project),
+    )
     if value is None:
         definition = Model.fields_get([name])[name]
         raise ChangeValueError(
@@ -243,15 +352,43 @@ def parse_value(Model, name, text, project):
                 'lieye_sales_site.msg_change_request_value_invalid',
                 value=text,
                 field=definition['string'],
-                expected=gettext(
-                    f'lieye_sales_site.{expected}',
-                    values='、'.join(
-                        label for key, label in definition.get('selection', []) if key
-                    ),
+                expected=expected_text(
+                    expected,
+                    [label for key, label in definition.get('selection', []) if key],
                 ),
             )
         )
     return value
+
+
+def parse_answer(question, text, project):
+    """Return the answer to question typed as text, None to clear it, or
+    raise ChangeValueError saying what the question expects"""
+    text = (text or '').strip()
+    if not text:
+        return None
+    labels, options = {}, {}
+    if question.type_ in CHOICE_TYPES:
+        labels, options = answer_options(question, project)
+    value, expected = convert_text(question.type_, text, options=options)
+    if value is None:
+        raise ChangeValueError(
+            gettext(
+                'lieye_sales_site.msg_change_request_answer_invalid',
+                value=text,
+                question=question.rec_name,
+                expected=expected_text(expected, labels.values()),
+            )
+        )
+    return value
+
+
+def answer_text(question, value, project):
+    "Return the answer to question as the user reads it"
+    labels = None
+    if question.type_ in CHOICE_TYPES and value is not None:
+        labels, _ = answer_options(question, project)
+    return display_text(question.type_, value, labels)
 
 
 class ChangeRequest(ValueTypeMixin, Workflow, ModelSQL, ModelView):
@@ -290,13 +427,18 @@ class ChangeRequest(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         'request',
         "Changes",
         states=_draft,
-        # The lines' field domain reads it from the request.
-        depends={'changeable_fields'},
-        help="Each field to change with its value before and after.",
+        # The domains of the lines' field and question read them.
+        depends={'changeable_fields', 'changeable_questions'},
+        help="Each field or questionnaire answer to change with its value "
+        "before and after.",
     )
     changeable_fields = fields.Function(
         fields.Many2Many('ir.model.field', None, None, "Changeable Fields"),
         'on_change_with_changeable_fields',
+    )
+    changeable_questions = fields.Function(
+        fields.Many2Many('lieye.question', None, None, "Changeable Questions"),
+        'on_change_with_changeable_questions',
     )
     changed_fields = fields.Function(
         fields.Char("Changed Fields"), 'get_changed_fields'
@@ -439,8 +581,14 @@ class ChangeRequest(ValueTypeMixin, Workflow, ModelSQL, ModelView):
                 )
             ]
 
+    @fields.depends('record')
+    def on_change_with_changeable_questions(self, name=None):
+        if not self.record or self.record.id is None or self.record.id < 0:
+            return []
+        return [q.id for q in changeable_questions(self.record)]
+
     def get_changed_fields(self, name):
-        return '、'.join(line.field.rec_name for line in self.lines)
+        return '、'.join(line.rec_name for line in self.lines)
 
     @classmethod
     def get_sensitive(cls, requests, name):
@@ -628,38 +776,35 @@ class ChangeRequest(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         with without_check_access():
             record = Model(self.record.id)
             for line in self.lines:
-                name = line.field.name
-                field = Model._fields[name]
-                if name in seen:
+                target = line.field or line.question
+                if target in seen:
                     raise ChangeRequestError(
-                        gettext(
-                            'lieye_sales_site.msg_change_request_field_twice',
-                            field=line.field.rec_name,
+                        line.message(
+                            'msg_change_request_field_twice',
+                            'msg_change_request_question_twice',
                         )
                     )
-                seen.add(name)
-                new = parse_value(Model, name, line.new_value, self.project)
-                # The record's own normalisation and checks (phone, ID number).
-                new = Model.preprocess_values('write', {name: new})[name]
-                old = getattr(record, name)
-                if data_value(field, value_data(field, new)) == data_value(
-                    field, value_data(field, old)
-                ):
+                seen.add(target)
+                # The questionnaire may have changed since the draft.
+                Line.check_target(self, line.field, line.question)
+                new = line.parse_new_value(record)
+                old = line.current_value(record)
+                if line.same(old, line.data_of(new)):
                     raise ChangeRequestError(
-                        gettext(
-                            'lieye_sales_site.msg_change_request_value_unchanged',
-                            field=line.field.rec_name,
+                        line.message(
+                            'msg_change_request_value_unchanged',
+                            'msg_change_request_answer_unchanged',
                         )
                     )
                 to_write.extend(
                     (
                         [line],
                         {
-                            'old_value': value_text(Model, name, old),
-                            'old_data': value_data(field, old),
-                            'new_value': value_text(Model, name, new),
-                            'new_data': value_data(field, new),
-                            'sensitive': is_sensitive(Model.__name__, name),
+                            'old_value': line.text_of(record, old),
+                            'old_data': line.data_of(old),
+                            'new_value': line.text_of(record, new),
+                            'new_data': line.data_of(new),
+                            'sensitive': line.on_change_with_sensitive(),
                         },
                     )
                 )
@@ -706,9 +851,7 @@ class ChangeRequest(ValueTypeMixin, Workflow, ModelSQL, ModelView):
                         'lieye_sales_site.msg_change_request_approval_required',
                         request=request.rec_name,
                         fields='、'.join(
-                            line.field.rec_name
-                            for line in request.lines
-                            if line.sensitive
+                            line.rec_name for line in request.lines if line.sensitive
                         ),
                     )
                 )
@@ -722,10 +865,7 @@ class ChangeRequest(ValueTypeMixin, Workflow, ModelSQL, ModelView):
             cls.notify_requester(
                 request,
                 'tryton-ok',
-                gettext(
-                    'lieye_sales_site.msg_change_request_applied_notification',
-                    request=request.rec_name,
-                ),
+                'lieye_sales_site.msg_change_request_applied_notification',
             )
 
     def write_record(self):
@@ -736,23 +876,29 @@ class ChangeRequest(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         with without_check_access():
             record = Model(self.record.id)
             values = {}
+            answers = {}
             for line in self.lines:
-                name = line.field.name
-                field = Model._fields[name]
-                current = getattr(record, name)
-                if data_value(field, value_data(field, current)) != data_value(
-                    field, line.old_data
-                ):
+                current = line.current_value(record)
+                if not line.same(current, line.old_data):
                     raise ChangeRequestError(
-                        gettext(
-                            'lieye_sales_site.msg_change_request_stale',
+                        line.message(
+                            'msg_change_request_stale',
+                            'msg_change_request_answer_stale',
                             request=self.rec_name,
-                            field=line.field.rec_name,
                             old=line.old_value or '',
-                            current=value_text(Model, name, current) or '',
+                            current=line.text_of(record, current) or '',
                         )
                     )
-                values[name] = data_value(field, line.new_data)
+                new = line.value_of(line.new_data)
+                if line.question:
+                    answers[line.question.name] = new
+                else:
+                    values[line.field.name] = new
+            if answers:
+                # R: S2.7 the other answers stay; a cleared one is removed.
+                values['answer_data'] = Model.stored_answers(
+                    {**(record.answer_data or {}), **answers}
+                )
             # The locks of submitted records let this write through (S2.7);
             # the record's history and log keep it (S2.9, B3).
             with Transaction().set_context(_change_request=self.id, _log=True):
@@ -776,10 +922,7 @@ class ChangeRequest(ValueTypeMixin, Workflow, ModelSQL, ModelView):
             cls.notify_requester(
                 request,
                 'tryton-back',
-                gettext(
-                    'lieye_sales_site.msg_change_request_rejected_notification',
-                    request=request.rec_name,
-                ),
+                'lieye_sales_site.msg_change_request_rejected_notification',
                 description=reason[:200],
             )
 
@@ -802,14 +945,17 @@ class ChangeRequest(ValueTypeMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def notify_requester(cls, request, icon, label, description=None):
-        if request.requester.id != Transaction().user:
-            cls.notify_user(
-                [request],
-                icon,
-                label,
-                description=description,
-                user=request.requester.id,
-            )
+        "Tell the requester what became of request, with the message label"
+        requester = request.requester
+        if requester.id != Transaction().user:
+            with recipient_language(requester):
+                notify(
+                    requester,
+                    icon,
+                    gettext(label, request=request.rec_name),
+                    description=description,
+                    records=[request],
+                )
 
 
 class ChangeRequestLine(ValueTypeMixin, ModelSQL, ModelView):
@@ -826,9 +972,28 @@ class ChangeRequestLine(ValueTypeMixin, ModelSQL, ModelView):
     field = fields.Many2One(
         'ir.model.field',
         "Field",
-        required=True,
         ondelete='RESTRICT',
         domain=[('id', 'in', Eval('_parent_request', {}).get('changeable_fields', []))],
+        states={
+            'required': ~Eval('question'),
+            'invisible': Bool(Eval('question')),
+        },
+    )
+    # R: S2.7 a registration's questionnaire answer changes by a line of its
+    # own: the answers are kept in one dictionary field, not one field each.
+    question = fields.Many2One(
+        'lieye.question',
+        "Question",
+        ondelete='RESTRICT',
+        domain=[
+            (
+                'id',
+                'in',
+                Eval('_parent_request', {}).get('changeable_questions', []),
+            )
+        ],
+        states={'invisible': Bool(Eval('field'))},
+        help="The questionnaire question whose answer changes, instead of a field.",
     )
     old_value = fields.Text(
         "Before", readonly=True, help="The value when the request was sent."
@@ -836,7 +1001,8 @@ class ChangeRequestLine(ValueTypeMixin, ModelSQL, ModelView):
     new_value = fields.Text(
         "After",
         help="Type the new value: a date as YYYY-MM-DD, a choice or a "
-        "dictionary value by its label, yes or no.",
+        "dictionary value by its label (several choices separated by 、), "
+        "yes or no; leave it empty to clear the value.",
     )
     old_data = fields.Char("Stored Value Before", readonly=True)
     new_data = fields.Char("Stored Value After", readonly=True)
@@ -854,31 +1020,121 @@ class ChangeRequestLine(ValueTypeMixin, ModelSQL, ModelView):
         cls._order = [('request', 'ASC'), ('id', 'ASC')]
 
     def get_rec_name(self, name):
-        return self.field.rec_name if self.field else ''
+        target = self.field or self.question
+        return target.rec_name if target else ''
 
-    @fields.depends('field')
+    @fields.depends('field', 'question')
     def on_change_with_sensitive(self):
+        if self.question:
+            return is_answer_sensitive(self.question)
         if self.field:
             return is_sensitive(self.field.model, self.field.name)
         return False
 
-    @fields.depends('field', 'request', '_parent_request.record')
+    @fields.depends(
+        'field',
+        'question',
+        'request',
+        '_parent_request.record',
+        '_parent_request.project',
+    )
     def on_change_field(self):
         "Show the current value while the request is a draft"
         self.old_value = None
-        if self.field and self.request and self.request.record:
+        if (self.field or self.question) and self.request and self.request.record:
             record = self.request.record
-            Model = record.__class__
-            if self.field.name in Model._fields:
-                self.old_value = value_text(
-                    Model, self.field.name, getattr(record, self.field.name)
-                )
+            if self.question or self.field.name in record.__class__._fields:
+                self.old_value = self.text_of(record, self.current_value(record))
+
+    @fields.depends(methods=['on_change_field'])
+    def on_change_question(self):
+        self.on_change_field()
+
+    @property
+    def value_type(self):
+        "The type of the line's field or question"
+        if self.question:
+            return self.question.type_
+        return Pool().get(self.field.model)._fields[self.field.name]._type
+
+    def current_value(self, record):
+        "Return the value of the line's field or answer on record"
+        if self.question:
+            return (record.answer_data or {}).get(self.question.name)
+        return getattr(record, self.field.name)
+
+    def parse_new_value(self, record):
+        "Return the new value typed as text, converted and checked for record"
+        project = self.request.project
+        if self.question:
+            return parse_answer(self.question, self.new_value, project)
+        Model = record.__class__
+        name = self.field.name
+        value = parse_value(Model, name, self.new_value, project)
+        # The record's own normalisation and checks (phone, ID number).
+        return Model.preprocess_values('write', {name: value})[name]
+
+    def text_of(self, record, value):
+        "Return value of the line's field or answer on record as the user reads it"
+        if self.question:
+            return answer_text(self.question, value, self.request.project)
+        return value_text(record.__class__, self.field.name, value)
+
+    def data_of(self, value):
+        "Return value as the text stored on the line"
+        if self.question and value is None:
+            # No answer, which is not a no.
+            return None
+        return value_data(self.value_type, value)
+
+    def value_of(self, data):
+        "Return the value stored as text on the line"
+        if self.question and data is None:
+            return None
+        return data_value(self.value_type, data)
+
+    def same(self, value, data):
+        "Whether value is the value stored as data"
+        return self.value_of(self.data_of(value)) == self.value_of(data)
+
+    def message(self, field_message, answer_message, **values):
+        "Return the message about the line's field, or the one about its answer"
+        if self.question:
+            return gettext(
+                f'lieye_sales_site.{answer_message}',
+                question=self.question.rec_name,
+                **values,
+            )
+        return gettext(
+            f'lieye_sales_site.{field_message}', field=self.field.rec_name, **values
+        )
 
     @classmethod
-    def check_field(cls, request, field):
-        "Refuse a field the request's record may not change that way"
-        Model = request.record.__class__
-        if field.model != Model.__name__ or field.name not in changeable_fields(Model):
+    def check_target(cls, request, field, question):
+        """Refuse a field the request's record may not change that way, or a
+        question not of its questionnaire"""
+        record = request.record
+        Model = record.__class__
+        if field and question:
+            raise ChangeRequestError(
+                gettext(
+                    'lieye_sales_site.msg_change_request_field_or_question',
+                    field=field.rec_name,
+                    question=question.rec_name,
+                )
+            )
+        if question:
+            if question not in changeable_questions(record):
+                raise ChangeRequestError(
+                    gettext(
+                        'lieye_sales_site.msg_change_request_question_not_asked',
+                        question=question.rec_name,
+                        record=record.rec_name,
+                    )
+                )
+        elif field and (
+            field.model != Model.__name__ or field.name not in changeable_fields(Model)
+        ):
             raise ChangeRequestError(
                 gettext(
                     'lieye_sales_site.msg_change_request_field_not_changeable',
@@ -890,20 +1146,20 @@ class ChangeRequestLine(ValueTypeMixin, ModelSQL, ModelView):
     @classmethod
     def preprocess_values(cls, mode, values):
         pool = Pool()
-        ModelField = pool.get('ir.model.field')
         Request = pool.get('lieye.change.request')
         values = super().preprocess_values(mode, values)
-        if values.get('field') is not None:
-            field = ModelField(values['field'])
+        if values.get('field') is not None or values.get('question') is not None:
+            line = cls(field=values.get('field'), question=values.get('question'))
             if mode == 'create' and values.get('request') is not None:
-                cls.check_field(Request(values['request']), field)
-            values['sensitive'] = is_sensitive(field.model, field.name)
+                cls.check_target(Request(values['request']), line.field, line.question)
+            values['sensitive'] = line.on_change_with_sensitive()
         return values
 
     @classmethod
     def check_modification(cls, mode, lines, values=None, external=False):
         pool = Pool()
         ModelField = pool.get('ir.model.field')
+        Question = pool.get('lieye.question')
         Request = pool.get('lieye.change.request')
         super().check_modification(mode, lines, values=values, external=external)
         values = values or {}
@@ -912,11 +1168,14 @@ class ChangeRequestLine(ValueTypeMixin, ModelSQL, ModelView):
             requests.add(Request(values['request']))
         if external or mode == 'delete':
             Request.check_draft(requests)
-        if mode == 'write' and ('field' in values or 'request' in values):
+        if mode == 'write' and {'field', 'question', 'request'} & set(values):
             for line in lines:
-                cls.check_field(
+                field = values.get('field', line.field and line.field.id)
+                question = values.get('question', line.question and line.question.id)
+                cls.check_target(
                     Request(values.get('request', line.request.id)),
-                    ModelField(values.get('field', line.field.id)),
+                    ModelField(field) if field is not None else None,
+                    Question(question) if question is not None else None,
                 )
 
 

@@ -1,6 +1,5 @@
 # This file is part of lieye_sales_site.  The COPYRIGHT file at the top level
 # of this repository contains the full copyright notices and license terms.
-import datetime as dt
 import hashlib
 import json
 from collections import defaultdict
@@ -19,7 +18,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateAction, StateTransition, StateView, Wizard
 
 from .exceptions import MergeError, MergeLockedError, MergeUndoError
-from .model import ValueTypeMixin, lock_rows
+from .model import ValueTypeMixin, WorkflowStepMixin, lock_rows, step_fields
 
 MATCHES = [
     ('phone', "Phone"),
@@ -40,14 +39,6 @@ STATES = [
     ('rejected', "Rejected"),
     ('undone', "Undone"),
 ]
-# Who took a step of a batch and when, by the state the step leads to.
-STEPS = {
-    'proposed': ('proposed_by', 'proposed_at'),
-    'done': ('decided_by', 'decided_at'),
-    'rejected': ('decided_by', 'decided_at'),
-    'undone': ('undone_by', 'undone_at'),
-}
-WORKFLOW_FIELDS = {'state', 'snapshot', *(f for step in STEPS.values() for f in step)}
 DRAFT = {'readonly': Eval('state') != 'draft'}
 # Set by the execution ('execute') and the undo ('undo') of an approved
 # merge: a private context key, which no client can send.
@@ -335,11 +326,17 @@ class Duplicate(ModelSQL, ModelView):
         }
 
 
-class Merge(ValueTypeMixin, Workflow, ModelSQL, ModelView):
+class Merge(ValueTypeMixin, WorkflowStepMixin, Workflow, ModelSQL, ModelView):
     "Merge of customer groups or transfer of their consultant (合并/移交)"
 
     __name__ = 'lieye.customer.merge'
     _history = True
+    _steps = {
+        'proposed': ('proposed_by', 'proposed_at'),
+        'done': ('decided_by', 'decided_at'),
+        'rejected': ('decided_by', 'decided_at'),
+        'undone': ('undone_by', 'undone_at'),
+    }
 
     project = fields.Many2One(
         'lieye.project', "Project", required=True, ondelete='RESTRICT', states=DRAFT
@@ -367,21 +364,15 @@ class Merge(ValueTypeMixin, Workflow, ModelSQL, ModelView):
     )
     state = fields.Selection(STATES, "State", readonly=True, required=True, sort=False)
     state_string = state.translated('state')
-    proposed_by = fields.Many2One('res.user', "Proposed By", readonly=True)
-    proposed_at = fields.Timestamp("Proposed At", readonly=True)
-    decided_by = fields.Many2One(
-        'res.user',
-        "Decided By",
-        readonly=True,
-        help="The sales manager who approved or rejected the batch.",
+    proposed_by, proposed_at = step_fields("Proposed")
+    decided_by, decided_at = step_fields(
+        "Decided", help="The sales manager who approved or rejected the batch."
     )
-    decided_at = fields.Timestamp("Decided At", readonly=True)
     decision_note = fields.Text(
         "Manager's Note",
         states={'readonly': ~Eval('state').in_(['proposed', 'done'])},
     )
-    undone_by = fields.Many2One('res.user', "Undone By", readonly=True)
-    undone_at = fields.Timestamp("Undone At", readonly=True)
+    undone_by, undone_at = step_fields("Undone")
     snapshot = fields.Text(
         "Snapshot",
         readonly=True,
@@ -469,23 +460,15 @@ class Merge(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         return [('project.rec_name',) + tuple(clause[1:])]
 
     @classmethod
-    def preprocess_values(cls, mode, values):
-        values = super().preprocess_values(mode, values)
-        if mode == 'create':
-            # A batch starts as a draft whatever the client sends.
-            values = {k: v for k, v in values.items() if k not in WORKFLOW_FIELDS}
-            values['state'] = 'draft'
-        elif values.get('state') in STEPS:
-            by, at = STEPS[values['state']]
-            values.update({by: Transaction().user or None, at: dt.datetime.now()})
-        return values
+    def workflow_fields(cls):
+        return super().workflow_fields() | {'snapshot'}
 
     @classmethod
     def check_modification(cls, mode, merges, values=None, external=False):
         super().check_modification(mode, merges, values=values, external=external)
         if not external or mode == 'create':
             return
-        if mode == 'write' and set(values) & WORKFLOW_FIELDS:
+        if mode == 'write' and set(values) & cls.workflow_fields():
             raise MergeLockedError(gettext('lieye_sales_site.msg_merge_workflow'))
         # The manager notes a decision on the batch they decide.
         if (
@@ -502,11 +485,6 @@ class Merge(ValueTypeMixin, Workflow, ModelSQL, ModelView):
             raise MergeLockedError(
                 gettext('lieye_sales_site.msg_merge_read_only', merge=self.rec_name)
             )
-
-    @classmethod
-    def copy(cls, merges, default=None):
-        default = {**dict.fromkeys(WORKFLOW_FIELDS - {'state'}), **(default or {})}
-        return super().copy(merges, default=default)
 
     @classmethod
     def validate_fields(cls, merges, field_names):

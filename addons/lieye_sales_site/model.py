@@ -104,6 +104,56 @@ def rec_name_domain(clause, *names):
     return [bool_op, *((name, operator, operand, *extra) for name in names)]
 
 
+def step_fields(step, help=""):
+    """Return the fields of who took a workflow step and when (the user and
+    timestamp fields of WorkflowStepMixin._steps)"""
+    return (
+        fields.Many2One('res.user', f"{step} By", readonly=True, help=help),
+        fields.Timestamp(f"{step} At", readonly=True),
+    )
+
+
+class WorkflowStepMixin:
+    """Stamp who took each step of a Workflow and when
+
+    _steps maps a state onto the user and timestamp fields of the step that
+    leads to it: the write moving a record to the state fills them. Only the
+    workflow writes them and the state: a record is created in its first
+    state without stamps whatever the client sends, and a copy starts
+    again."""
+
+    __slots__ = ()
+    _steps = {}
+
+    @classmethod
+    def workflow_fields(cls):
+        "Return the names of the fields only the workflow writes"
+        return {
+            cls._transition_state,
+            *(f for step in cls._steps.values() for f in step),
+        }
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create':
+            for name in cls.workflow_fields():
+                values.pop(name, None)
+        elif values.get(cls._transition_state) in cls._steps:
+            user, timestamp = cls._steps[values[cls._transition_state]]
+            values.setdefault(user, Transaction().user or None)
+            values.setdefault(timestamp, dt.datetime.now())
+        return values
+
+    @classmethod
+    def copy(cls, records, default=None):
+        default = {
+            **dict.fromkeys(cls.workflow_fields() - {cls._transition_state}),
+            **(default or {}),
+        }
+        return super().copy(records, default=default)
+
+
 class ValueTypeMixin:
     """Refuse values of the wrong type with a translated message
 

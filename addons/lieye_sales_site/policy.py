@@ -6,10 +6,10 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import without_check_access
 
 from .exceptions import PolicyError, PolicyLockedError
-from .model import ValueTypeMixin
+from .model import ValueTypeMixin, WorkflowStepMixin, step_fields
 
 # The site's protection period of a customer, in days without contact, by
 # category. A project without an approved policy follows these, so that
@@ -25,7 +25,6 @@ DAY_FIELDS = [f'{category}_days' for category in DEFAULT_DAYS]
 DEFAULT_WARNING_DAYS = 3
 # Customers who subscribed or signed stay with their consultant.
 DEAL_STAGES = {'subscribed', 'signed'}
-WORKFLOW_FIELDS = {'state', 'submitted_by', 'submitted_at', 'decided_by', 'decided_at'}
 
 
 def days_field(name, string, help):
@@ -37,11 +36,16 @@ def days_field(name, string, help):
     )
 
 
-class Policy(ValueTypeMixin, Workflow, ModelSQL, ModelView):
+class Policy(ValueTypeMixin, WorkflowStepMixin, Workflow, ModelSQL, ModelView):
     "Public pool policy of a project (公客池规则)"
 
     __name__ = 'lieye.project.policy'
     _history = True
+    _steps = {
+        'submitted': ('submitted_by', 'submitted_at'),
+        'approved': ('decided_by', 'decided_at'),
+        'rejected': ('decided_by', 'decided_at'),
+    }
 
     project = fields.Many2One(
         'lieye.project',
@@ -99,15 +103,10 @@ class Policy(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         sort=False,
     )
     state_string = state.translated('state')
-    submitted_by = fields.Many2One('res.user', "Submitted By", readonly=True)
-    submitted_at = fields.Timestamp("Submitted At", readonly=True)
-    decided_by = fields.Many2One(
-        'res.user',
-        "Decided By",
-        readonly=True,
-        help="The project director who approved or rejected the policy.",
+    submitted_by, submitted_at = step_fields("Submitted")
+    decided_by, decided_at = step_fields(
+        "Decided", help="The project director who approved or rejected the policy."
     )
-    decided_at = fields.Timestamp("Decided At", readonly=True)
 
     @classmethod
     def __setup__(cls):
@@ -190,27 +189,13 @@ class Policy(ValueTypeMixin, Workflow, ModelSQL, ModelView):
         return [('project.rec_name',) + tuple(clause[1:])]
 
     @classmethod
-    def preprocess_values(cls, mode, values):
-        values = super().preprocess_values(mode, values)
-        user, now = Transaction().user or None, dt.datetime.now()
-        if mode == 'create':
-            for name in WORKFLOW_FIELDS - {'state'}:
-                values.pop(name, None)
-            values['state'] = 'draft'
-        elif values.get('state') == 'submitted':
-            values.update(submitted_by=user, submitted_at=now)
-        elif values.get('state') in {'approved', 'rejected'}:
-            values.update(decided_by=user, decided_at=now)
-        return values
-
-    @classmethod
     def check_modification(cls, mode, policies, values=None, external=False):
         super().check_modification(mode, policies, values=values, external=external)
         # Only the workflow moves a policy on, and a submitted one is the
         # text the director decides on: it changes only as a draft.
         if not external or mode == 'create':
             return
-        if mode == 'write' and set(values) & WORKFLOW_FIELDS:
+        if mode == 'write' and set(values) & cls.workflow_fields():
             raise PolicyLockedError(gettext('lieye_sales_site.msg_policy_workflow'))
         for policy in policies:
             if policy.state != 'draft':
@@ -219,13 +204,6 @@ class Policy(ValueTypeMixin, Workflow, ModelSQL, ModelView):
                         'lieye_sales_site.msg_policy_locked', policy=policy.rec_name
                     )
                 )
-
-    @classmethod
-    def copy(cls, policies, default=None):
-        default = default.copy() if default is not None else {}
-        for name in WORKFLOW_FIELDS - {'state'}:
-            default.setdefault(name)
-        return super().copy(policies, default=default)
 
     @classmethod
     @ModelView.button

@@ -33,7 +33,14 @@ from .exceptions import (
     ReviewLogError,
     SubmissionError,
 )
-from .model import ProjectLinkMixin, ProjectMany2One, ValueTypeMixin, lock_rows
+from .model import (
+    ProjectLinkMixin,
+    ProjectMany2One,
+    ValueTypeMixin,
+    WorkflowStepMixin,
+    lock_rows,
+    step_fields,
+)
 from .notification import notify, recipient_language
 
 # Standard items of the paper registers (F1, F2) that block submission at each
@@ -74,8 +81,6 @@ STAGE_REQUIRED = {
         'contract_date',
     ],
 }
-# Fields a submitted registration may still receive from the workflow.
-WORKFLOW_FIELDS = {'state', 'submitted_by', 'submitted_at'}
 # A returned registration goes back to its consultant, who corrects it as a
 # draft and submits it again.
 EDITABLE_STATES = ['draft', 'returned']
@@ -114,11 +119,14 @@ def stage_at_least(stage):
     )
 
 
-class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelView):
+class Registration(
+    ProjectLinkMixin, ValueTypeMixin, WorkflowStepMixin, Workflow, ModelSQL, ModelView
+):
     "Registration (录入单)"
 
     __name__ = 'lieye.registration'
     _history = True
+    _steps = {'submitted': ('submitted_by', 'submitted_at')}
 
     _draft = {'readonly': LOCKED}
     _deal = {
@@ -174,8 +182,7 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
         sort=False,
     )
     state_string = state.translated('state')
-    submitted_by = fields.Many2One('res.user', "Submitted By", readonly=True)
-    submitted_at = fields.Timestamp("Submitted At", readonly=True)
+    submitted_by, submitted_at = step_fields("Submitted")
     reviews = fields.One2Many(
         'lieye.registration.review', 'registration', "Review Rounds", readonly=True
     )
@@ -460,8 +467,6 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
     def copy(cls, registrations, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('reviews', None)
-        default.setdefault('submitted_by', None)
-        default.setdefault('submitted_at', None)
         return super().copy(registrations, default=default)
 
     def get_rec_name(self, name):
@@ -793,10 +798,6 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
         # row) through the setter.
         if 'answers' in values:
             values['answer_data'] = cls.stored_answers(values.pop('answers'))
-        # The transition to submitted records who and when in its write.
-        if mode == 'write' and values.get('state') == 'submitted':
-            values.setdefault('submitted_by', Transaction().user)
-            values.setdefault('submitted_at', dt.datetime.now())
         return values
 
     @classmethod
@@ -812,7 +813,7 @@ class Registration(ProjectLinkMixin, ValueTypeMixin, Workflow, ModelSQL, ModelVi
         # returned one is corrected by its consultant, and its review rounds
         # stay with it.
         if mode == 'delete' or (
-            mode == 'write' and set(values or {}) - WORKFLOW_FIELDS
+            mode == 'write' and set(values or {}) - cls.workflow_fields()
         ):
             for registration in registrations:
                 if registration.state not in EDITABLE_STATES:

@@ -46,15 +46,16 @@ def new_lines(model, **changes):
     ]
 
 
-def draft_request(record, reason='客户要求更正', **changes):
-    "Return a draft change request of record with changes as typed text"
+def draft_request(record, reason='客户要求更正', lines=None, **changes):
+    """Return a draft change request of record with changes as typed text,
+    or with lines"""
     Request = Pool().get('lieye.change.request')
     (request,) = Request.create(
         [
             {
                 'record': str(record),
                 'reason': reason,
-                'lines': new_lines(record.__name__, **changes),
+                'lines': lines or new_lines(record.__name__, **changes),
             }
         ]
     )
@@ -63,7 +64,12 @@ def draft_request(record, reason='客户要求更正', **changes):
 
 def lines_of(request):
     return [
-        (line.field.name, line.old_value, line.new_value, line.sensitive)
+        (
+            (line.field or line.question).name,
+            line.old_value,
+            line.new_value,
+            line.sensitive,
+        )
         for line in Pool().get('lieye.change.request')(request.id).lines
     ]
 

@@ -160,9 +160,7 @@ class PoolTestCase(SalesSiteTestCase):
         Registration = pool.get('lieye.registration')
         project, consultant = setup_project()
         customer = set_assigned(new_customer(project, consultant), 40)
-        first = new_registration(
-            customer, stage='call', date=today() - 30 * DAY
-        )
+        first = new_registration(customer, stage='call', date=today() - 30 * DAY)
         Registration.submit([first])
         # A submitted entry does not count before its approval.
         self.assertEqual(reload(customer).pool_deadline, today() - 25 * DAY)

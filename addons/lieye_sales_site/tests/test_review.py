@@ -17,6 +17,7 @@ from trytond.modules.lieye_sales_site.exceptions import (
 )
 from trytond.modules.lieye_sales_site.tests.tools import (
     SalesSiteTestCase,
+    as_user,
     dictionary,
     new_customer,
     new_registration,
@@ -47,12 +48,6 @@ def new_reviewer(project, login='secretary', group='group_secretary'):
     role = 'secretary' if group == 'group_secretary' else 'sales_manager'
     Member.create([{'project': project.id, 'user': user.id, 'role': role}])
     return user
-
-
-def as_user(user):
-    "Act as user, with the access checks of a client call"
-    transaction = Transaction()
-    return transaction.set_user(user.id), transaction.set_context(_check_access=True)
 
 
 def rounds(registration):
@@ -134,11 +129,9 @@ class ReviewTestCase(SalesSiteTestCase):
         remarks = {'remarks': "已核对电话"}
         for reviewer in [secretary, manager]:
             with self.subTest(reviewer=reviewer.login):
-                user, context = as_user(reviewer)
-                with user, context, self.assertRaises(RegistrationLockedError):
+                with as_user(reviewer), self.assertRaises(RegistrationLockedError):
                     Registration.write([registration], remarks)
-        user, context = as_user(consultant)
-        with user, context:
+        with as_user(consultant):
             Registration.write([registration], remarks)
             (person,) = registration.customer.persons
             Person.write([person], {'phone': '13800138001'})
@@ -205,6 +198,41 @@ class ReviewTestCase(SalesSiteTestCase):
         self.assertEqual(len(rounds(submitted)), 2)
 
     @with_transaction()
+    def test_created_as_draft(self):
+        """A registration starts as a draft without stamps whatever is sent,
+        and a copy starts again"""
+        # R: S9, S2.7
+        pool = Pool()
+        Registration = pool.get('lieye.registration')
+        project, consultant = setup_project()
+        customer = new_customer(project, consultant)
+        with as_user(consultant):
+            (forged,) = Registration.create(
+                [
+                    {
+                        'project': project.id,
+                        'customer': customer.id,
+                        'consultant': consultant.id,
+                        'stage': 'call',
+                        'state': 'approved',
+                        'submitted_by': consultant.id,
+                        'submitted_at': dt.datetime(2026, 1, 1),
+                    }
+                ]
+            )
+        self.assertEqual(
+            (forged.state, forged.submitted_by, forged.submitted_at),
+            ('draft', None, None),
+        )
+        submitted = submitted_walk_in(project, consultant, phone='13700137000')
+        self.assertEqual(submitted.submitted_by, consultant)
+        (copy,) = Registration.copy([submitted])
+        self.assertEqual(
+            (copy.state, copy.submitted_by, copy.submitted_at, copy.reviews),
+            ('draft', None, None, ()),
+        )
+
+    @with_transaction()
     def test_batch_review(self):
         "Reviewers approve or return many registrations at once"
         # R: S9
@@ -237,16 +265,14 @@ class ReviewTestCase(SalesSiteTestCase):
         registration = submitted_walk_in(project, consultant)
         other = submitted_walk_in(other_project, other_consultant)
 
-        user, context = as_user(consultant)
-        with user, context:
+        with as_user(consultant):
             with self.assertRaises(AccessButtonError):
                 Registration.approve([registration])
             with self.assertRaises(AccessButtonError):
                 Registration.return_([registration])
             with self.assertRaises(AccessButtonError):
                 return_([registration], "自己退回", consultant)
-        user, context = as_user(secretary)
-        with user, context:
+        with as_user(secretary):
             with self.assertRaises(AccessError):
                 Registration.approve([other])
             with self.assertRaises(AccessError):
@@ -268,8 +294,7 @@ class ReviewTestCase(SalesSiteTestCase):
         theirs = submitted_walk_in(project, consultant2, phone='13800138001')
         (review,) = Review.search([('registration', '=', mine.id)])
 
-        user, context = as_user(consultant1)
-        with user, context:
+        with as_user(consultant1):
             self.assertEqual(Review.search([]), [review])
             self.assertEqual(Review.search([('registration', '=', theirs.id)]), [])
             with self.assertRaises(ReviewLogError):
