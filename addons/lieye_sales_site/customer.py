@@ -4,6 +4,7 @@ from collections import defaultdict
 
 import phonenumbers
 from sql import Column, Null
+from sql.aggregate import Max
 from stdnum import numdb
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidComponent
@@ -174,6 +175,34 @@ class Customer(ProjectLinkMixin, ValueTypeMixin, ModelSQL, ModelView):
             }
         )
         cls._order.insert(0, ('create_date', 'DESC'))
+
+    @classmethod
+    def __register__(cls, module):
+        pool = Pool()
+        Registration = pool.get('lieye.registration')
+        customer = cls.__table__()
+        registration = Registration.__table__()
+        cursor = Transaction().connection.cursor()
+        super().__register__(module)
+        # Migration: the date of the last approved entry counts as a contact
+        # for the pool since it exists; fill it where it was never set.
+        if backend.TableHandler.table_exist(Registration._table):
+            approved = registration.state == 'approved'
+            cursor.execute(
+                *customer.update(
+                    [customer.last_entry_date],
+                    [
+                        registration.select(
+                            Max(registration.date),
+                            where=(registration.customer == customer.id) & approved,
+                        )
+                    ],
+                    where=(customer.last_entry_date == Null)
+                    & customer.id.in_(
+                        registration.select(registration.customer, where=approved)
+                    ),
+                )
+            )
 
     @classmethod
     def default_owner(cls):
