@@ -22,6 +22,14 @@ P3 判客: the look-up of a phone among all persons (phones drawn from every
    project) for a project, as the entry form does it, in the server process,
    vs the same look-up by raw indexed SQL; and the same look-up through
    JSON-RPC (on_change_with of the entry form) for the absolute figure.
+B7 a reviewer's queue of entries waiting for review (its list view's fields
+   with the warnings, 50 rows, ordered as the queue) through JSON-RPC, vs the
+   same page by hand-written SQL without the warnings; and its counted tabs
+   (one search_count each, the warnings' tab included) vs the same counts by
+   SQL, the warnings' tab counted as all.
+B3 a reviewer's duplicate customers of the site, the first page of each tab
+   (in the site; also in other projects) through JSON-RPC, vs the same rows
+   and columns by hand-written SQL.
 P7 concurrent consultants (P7_CLIENTS, default 50), each with a mixed
    workload (entry, search, first page, follow-up, home counters) and a think
    time between actions (P7_THINK, default "1,3" seconds), for P7_SECONDS
@@ -63,6 +71,26 @@ PAGE_FIELDS = [
     'intent',
     'first_contact_date',
     'last_followup_date',
+]
+# The review queue's list view (view/registration_queue_list.xml).
+QUEUE_FIELDS = [
+    'date',
+    'customer.rec_name',
+    'project.rec_name',
+    'stage',
+    'intent',
+    'grade.rec_name',
+    'consultant.rec_name',
+    'submitted_at',
+    'flags',
+]
+# The duplicate queue's list view (view/duplicate_list.xml).
+DUPLICATE_FIELDS = [
+    'project.rec_name',
+    'match',
+    'value',
+    'customer_count',
+    'other_projects',
 ]
 PAGE_SIZE = 50
 # Numbers no generated person has (generate.MOBILE_PREFIXES lacks 134).
@@ -165,6 +193,15 @@ def connect(uri, database):
     import psycopg
 
     return psycopg.connect(urlparse(uri)._replace(path=f'/{database}').geturl())
+
+
+def member_projects(cursor, user_id):
+    "Return the projects of which the user is an active member"
+    cursor.execute(
+        'SELECT project FROM lieye_project_member WHERE "user" = %s AND active',
+        (user_id,),
+    )
+    return [p for (p,) in cursor.fetchall()]
 
 
 def bench_room_list(database, repeat=30):
@@ -351,11 +388,7 @@ def bench_first_page(server, uri, database, repeat=50):
     client = server.client(database, 'p001c01')
     conn = connect(uri, database)
     cursor = conn.cursor()
-    cursor.execute(
-        'SELECT project FROM lieye_project_member WHERE "user" = %s AND active',
-        (client.user_id,),
-    )
-    projects = [p for (p,) in cursor.fetchall()]
+    projects = member_projects(cursor, client.user_id)
 
     def rpc():
         return client.model(
@@ -487,6 +520,223 @@ def bench_phone_lookup(server, uri, database, repeat=200):
         baseline,
         rpc_ms=over_rpc * 1000,
     )
+
+
+def action_views(cursor, xml_id):
+    """Return the domain and order of an action of the module and the
+    domains of its tabs, as the client reads them"""
+    from trytond.pyson import PYSONDecoder
+
+    cursor.execute(
+        'SELECT w.domain, w."order" FROM ir_action_act_window w '
+        'JOIN ir_model_data m ON m.db_id = w.id '
+        "AND m.model = 'ir.action.act_window' "
+        "WHERE m.module = 'lieye_sales_site' AND m.fs_id = %s",
+        (xml_id,),
+    )
+    domain, order = cursor.fetchone()
+    cursor.execute(
+        'SELECT d.name, d.domain FROM ir_action_act_window_domain d '
+        'JOIN ir_model_data m ON m.db_id = d.act_window '
+        "AND m.model = 'ir.action.act_window' "
+        "WHERE m.module = 'lieye_sales_site' AND m.fs_id = %s "
+        'ORDER BY d.sequence, d.id',
+        (xml_id,),
+    )
+    decode = PYSONDecoder().decode
+    return (
+        decode(domain) if domain else [],
+        decode(order) if order else None,
+        [(name, decode(tab) if tab else []) for name, tab in cursor.fetchall()],
+    )
+
+
+def bench_review_queue(server, uri, database, repeat=30):
+    """B7: a reviewer's queue, its first page with the warnings and its
+    counted tabs, vs the same page and counts by SQL without the warnings"""
+    client = server.client(database, 'p001sec')
+    conn = connect(uri, database)
+    cursor = conn.cursor()
+    domain, order, tabs = action_views(cursor, 'act_registration_review')
+    projects = member_projects(cursor, client.user_id)
+
+    def page(fields):
+        return client.model(
+            'lieye.registration', 'search_read', domain, 0, PAGE_SIZE, order, fields
+        )
+
+    # The customer's name as Customer.get_rec_name gives it: the first named
+    # person and the code.
+    query = """SELECT r.id, r.date, COALESCE((SELECT p.name
+                FROM lieye_customer_person p
+                WHERE p.customer = c.id AND p.name IS NOT NULL AND p.name != ''
+                ORDER BY p.sequence, p.id LIMIT 1) || ' (' || c.code || ')',
+                c.code),
+            '[' || pr.code || '] ' || pr.name, r.stage, r.intent, g.name, u.name,
+            r.submitted_at
+        FROM lieye_registration r
+        JOIN lieye_customer c ON c.id = r.customer
+        JOIN lieye_project pr ON pr.id = r.project
+        JOIN res_user u ON u.id = r.consultant
+        LEFT JOIN lieye_dictionary g ON g.id = r.grade
+        WHERE r.state = 'submitted' AND r.project = ANY(%s)
+        ORDER BY r.date, r.id
+        LIMIT %s"""
+
+    def sql():
+        cursor.execute(query, (projects, PAGE_SIZE))
+        return cursor.fetchall()
+
+    ours_rows, sql_rows = page(QUEUE_FIELDS), sql()
+    if [r['id'] for r in ours_rows] != [r[0] for r in sql_rows]:
+        raise RuntimeError('B7: the RPC and the SQL do not return the same rows')
+    ours = timed(lambda: page(QUEUE_FIELDS), repeat)
+    baseline = timed(sql, repeat)
+    without_flags = timed(
+        lambda: page([f for f in QUEUE_FIELDS if f != 'flags']), repeat
+    )
+
+    # The tabs: each count as the client asks it, and by SQL, where the
+    # count of the flagged entries is the count of them all.
+    plain = {
+        None: '',
+        ('intent', '=', 'high'): "AND intent = 'high'",
+        ('intent', '=', 'medium'): "AND intent = 'medium'",
+        ('intent', '=', 'low'): "AND intent = 'low'",
+        ('intent', '=', None): 'AND intent IS NULL',
+        ('flagged', '=', True): '',
+    }
+    tab_times, counts, sql_counts = {}, {}, []
+    for name, tab in tabs:
+        (clause,) = [tuple(c) for c in tab] or [None]
+        counts[name] = client.model('lieye.registration', 'search_count', [domain, tab])
+        tab_times[name] = timed(
+            lambda tab=tab: client.model(
+                'lieye.registration', 'search_count', [domain, tab]
+            ),
+            repeat,
+        )
+        sql_counts.append(
+            'SELECT COUNT(*) FROM lieye_registration '
+            f"WHERE state = 'submitted' AND project = ANY(%s) {plain[clause]}"
+        )
+
+    def sql_tabs():
+        for count_query in sql_counts:
+            cursor.execute(count_query, (projects,))
+            cursor.fetchone()
+
+    tabs_baseline = timed(sql_tabs, repeat)
+    cursor.execute("SELECT COUNT(*) FROM lieye_registration WHERE state = 'submitted'")
+    (waiting,) = cursor.fetchone()
+    conn.close()
+    flagged = sum(1 for r in ours_rows if r['flags'])
+    return [
+        result(
+            'B7 review queue, first page with warnings',
+            len(ours_rows),
+            ours,
+            baseline,
+            without_flags_ms=without_flags * 1000,
+            flagged_on_page=flagged,
+            waiting_in_site=counts[tabs[0][0]],
+            waiting_in_all_sites=waiting,
+        ),
+        result(
+            f'B7 review queue, {len(tabs)} counted tabs',
+            len(tabs),
+            sum(tab_times.values()),
+            tabs_baseline,
+            tabs_ms={k: v * 1000 for k, v in tab_times.items()},
+            counts=counts,
+        ),
+    ]
+
+
+def bench_duplicate_queue(server, uri, database, repeat=30):
+    """B3: a reviewer's duplicate customers of the site, the first page of
+    each tab (in the site; also in other projects), vs the same rows and
+    columns by SQL"""
+    client = server.client(database, 'p001sec')
+    conn = connect(uri, database)
+    cursor = conn.cursor()
+    _, _, tabs = action_views(cursor, 'act_customer_duplicate')
+    projects = member_projects(cursor, client.user_id)
+    # Numbers of several groups of the site, or known in another project.
+    having = {
+        'project': ('', 'HAVING COUNT(DISTINCT customer) > 1'),
+        'other_projects': (
+            'AND EXISTS (SELECT 1 FROM lieye_customer_person o '
+            'WHERE o.{match} = p.{match} AND o.project != p.project)',
+            '',
+        ),
+    }
+    results = []
+    for _, tab in tabs:
+        (scope,) = [value for field, _, value in tab if field == 'scope']
+        exists, groups = having[scope]
+        numbers = ' UNION ALL '.join(
+            f"""SELECT project, '{match}' AS match, {match} AS value,
+                COUNT(DISTINCT customer) AS customers
+            FROM lieye_customer_person p
+            WHERE project = ANY(%(projects)s) AND {match} IS NOT NULL
+            {exists.format(match=match)}
+            GROUP BY project, {match} {groups}"""
+            for match in ['phone', 'id_number']
+        )
+        query = f"""SELECT d.match, d.value, d.customers,
+                '[' || pr.code || '] ' || pr.name,
+                (SELECT string_agg(DISTINCT '[' || op.code || '] ' || op.name, '、')
+                    FROM (SELECT project FROM lieye_customer_person
+                        WHERE d.match = 'phone' AND phone = d.value
+                        UNION ALL SELECT project FROM lieye_customer_person
+                        WHERE d.match = 'id_number' AND id_number = d.value) o
+                    JOIN lieye_project op ON op.id = o.project
+                    WHERE o.project != d.project)
+            FROM ({numbers}) d
+            JOIN lieye_project pr ON pr.id = d.project
+            ORDER BY d.value, d.match
+            LIMIT %(limit)s"""
+
+        def rpc(tab=tab):
+            return client.model(
+                'lieye.customer.duplicate',
+                'search_read',
+                tab,
+                0,
+                PAGE_SIZE,
+                None,
+                DUPLICATE_FIELDS,
+            )
+
+        def sql(query=query):
+            cursor.execute(query, {'projects': projects, 'limit': PAGE_SIZE})
+            return cursor.fetchall()
+
+        ours_rows, sql_rows = rpc(), sql()
+        if [(r['match'], r['value']) for r in ours_rows] != [
+            tuple(r[:2]) for r in sql_rows
+        ]:
+            raise RuntimeError('B3: the RPC and the SQL do not return the same rows')
+        count = timed(
+            lambda tab=tab: client.model(
+                'lieye.customer.duplicate', 'search_count', tab
+            ),
+            repeat,
+        )
+        where = {'project': 'in the site', 'other_projects': 'in other projects'}
+        results.append(
+            result(
+                f'B3 duplicates {where[scope]}, first page',
+                len(ours_rows),
+                timed(rpc, repeat),
+                timed(sql, repeat),
+                count_ms=count * 1000,
+                in_site=client.model('lieye.customer.duplicate', 'search_count', tab),
+            )
+        )
+    conn.close()
+    return results
 
 
 class Workload:
@@ -740,6 +990,8 @@ def main():
             growth = first_pages[-1]['ours_ms'] / first_pages[0]['ours_ms']
             first_pages[-1]['growth'] = growth
         results.append(bench_phone_lookup(server, uri, database))
+        results.extend(bench_review_queue(server, uri, database))
+        results.extend(bench_duplicate_queue(server, uri, database))
         results.append(
             bench_concurrency(server, uri, database, clients, seconds, think)
         )

@@ -2,6 +2,7 @@
 PostgreSQL and passes the check step; the check step refuses data the
 application could not have written."""
 
+import json
 import os
 import subprocess
 import sys
@@ -87,8 +88,33 @@ def test_tiny_dataset(tiny):
         'subscribed',
         'signed',
     }
-    ((owners,),) = sql('SELECT COUNT(DISTINCT owner) FROM lieye_customer')
+    ((owners,),) = sql(
+        'SELECT COUNT(DISTINCT COALESCE(owner, previous_owner)) FROM lieye_customer'
+    )
     assert owners == projects * consultants
+    # The review queue (B7): a few entries of the last days wait, and every
+    # warning has entries to find; customers left without contact are in
+    # the pool.
+    ((waiting, approved, reviews),) = sql(
+        "SELECT COUNT(*) FILTER (WHERE state = 'submitted'), "
+        "COUNT(*) FILTER (WHERE state = 'approved'), "
+        '(SELECT COUNT(*) FROM lieye_registration_review) FROM lieye_registration'
+    )
+    assert 0.01 < waiting / registrations < 0.1
+    # A submission and a review for each approved entry, a submission for
+    # each waiting one, and the returned rounds.
+    assert reviews >= 2 * approved + waiting
+    stamp = json.loads((ROOT / 'var' / 'bench' / 'tiny.json').read_text())
+    assert set(stamp['counts']['flags']) == {
+        'shared_phone',
+        'burst',
+        'same_answers',
+        'edits',
+        'protection',
+    }
+    assert all(stamp['counts']['flags'].values()), stamp['counts']['flags']
+    ((pooled,),) = sql('SELECT COUNT(*) FROM lieye_customer WHERE in_pool')
+    assert 0 < pooled < customers
     # Every record of the tiny set passes the check, not only a sample.
     process = run_generate('--check', 'tiny', '100000')
     assert process.returncode == 0, process.stderr[-3000:]
@@ -113,6 +139,20 @@ def test_check_refuses_bad_data(tiny):
         "SELECT id, stage FROM lieye_customer WHERE stage = 'signed' LIMIT 1"
     )
     ((followup,),) = sql('SELECT id FROM lieye_followup ORDER BY id LIMIT 1')
+    ((protected, deadline),) = sql(
+        'SELECT id, pool_deadline FROM lieye_customer '
+        'WHERE pool_deadline IS NOT NULL ORDER BY id LIMIT 1'
+    )
+    ((entered, last_entry),) = sql(
+        'SELECT id, last_entry_date FROM lieye_customer '
+        'WHERE last_entry_date IS NOT NULL AND id != %s ORDER BY id DESC LIMIT 1',
+        (protected,),
+    )
+    ((review, reviewed),) = sql(
+        'SELECT id, registration FROM lieye_registration_review '
+        "WHERE action = 'approved' AND registration != %s ORDER BY id LIMIT 1",
+        (registration,),
+    )
     saved = {
         'registration': sql(
             'SELECT how_heard FROM lieye_registration WHERE id = %s', (registration,)
@@ -144,6 +184,20 @@ def test_check_refuses_bad_data(tiny):
         )
         sql("UPDATE lieye_customer SET stage = 'call' WHERE id = %s", (customer,))
         set_followup_customer(followup, 99999999)
+        # A pool deadline the module does not compute, a last entry date
+        # without its entry, an approved entry whose last round returned it.
+        sql(
+            "UPDATE lieye_customer SET pool_deadline = pool_deadline + 1 WHERE id = %s",
+            (protected,),
+        )
+        sql(
+            'UPDATE lieye_customer SET last_entry_date = NULL WHERE id = %s',
+            (entered,),
+        )
+        sql(
+            "UPDATE lieye_registration_review SET action = 'returned' WHERE id = %s",
+            (review,),
+        )
         process = run_generate('--check', 'tiny', '100000')
         assert process.returncode != 0
         report = process.stderr
@@ -152,6 +206,9 @@ def test_check_refuses_bad_data(tiny):
         assert 'lieye_customer_person [\'project\', \'phone\']' in report
         assert f'lieye.customer,{customer}' in report
         assert 'lieye_followup.customer: 1 rows point nowhere' in report
+        assert f'lieye.customer,{protected}: pool_deadline is' in report
+        assert f'lieye.customer,{entered}: last entry date' in report
+        assert f'lieye.registration,{reviewed}: last round action' in report
     finally:
         sql(
             'UPDATE lieye_registration SET how_heard = %s WHERE id = %s',
@@ -164,3 +221,15 @@ def test_check_refuses_bad_data(tiny):
             )
         sql("UPDATE lieye_customer SET stage = %s WHERE id = %s", (stage, customer))
         set_followup_customer(followup, saved['followup'])
+        sql(
+            'UPDATE lieye_customer SET pool_deadline = %s WHERE id = %s',
+            (deadline, protected),
+        )
+        sql(
+            'UPDATE lieye_customer SET last_entry_date = %s WHERE id = %s',
+            (last_entry, entered),
+        )
+        sql(
+            "UPDATE lieye_registration_review SET action = 'approved' WHERE id = %s",
+            (review,),
+        )

@@ -393,6 +393,8 @@ class Person(ProjectLinkMixin, ValueTypeMixin, sequence_ordered(), ModelSQL, Mod
                     where=t.id_number != Null,
                 ),
                 Index(t, (t.name, Index.Similarity())),
+                # The duplicate queue of a project.
+                Index(t, (t.project, Index.Equality())),
             }
         )
 

@@ -126,6 +126,8 @@ class Customer(metaclass=PoolMeta):
             for name in OWNERSHIP_FIELDS - {'owner'}:
                 values.pop(name, None)
             values.update(in_pool=False, pool_warned=False)
+            # The owner default is applied after this method.
+            values.setdefault('owner', cls.default_owner())
             if values.get('owner'):
                 values['assigned_date'] = Date.today()
         return values

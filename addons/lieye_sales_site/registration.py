@@ -615,7 +615,9 @@ class Registration(
         )
 
         copied = (
-            (other.consultant == registration.consultant)
+            # The project's (project, consultant, date) index finds them.
+            (other.project == registration.project)
+            & (other.consultant == registration.consultant)
             & (other.date == registration.date)
             & (other.customer != registration.customer)
             & (other.stage == registration.stage)
@@ -697,7 +699,13 @@ class Registration(
     @classmethod
     def search_flagged(cls, name, clause):
         _, operator, value = clause
-        flagged = Union(*cls.flag_queries().values())
+        # The warnings of the waiting entries the user may read only: the
+        # record rules leave a reviewer those of their sites.
+        flagged = Union(
+            *cls.flag_queries(
+                cls.search([('state', '=', 'submitted')], order=[], query=True)
+            ).values()
+        )
         query = flagged.select(flagged.id)
         if (operator == '=') == bool(value):
             return [('id', 'in', query)]
