@@ -596,16 +596,23 @@ class Registration(
             )
         )
 
-        burst = registration.join(
-            other,
-            condition=(other.consultant == registration.consultant)
-            & (
+        if backend.name == 'postgresql':
+            # A range the index on (consultant, create_date) answers.
+            window = dt.timedelta(seconds=BURST_SECONDS)
+            near = (other.create_date >= registration.create_date - window) & (
+                other.create_date <= registration.create_date + window
+            )
+        else:
+            # SQLite stores timestamps as text.
+            near = (
                 Abs(
                     Extract('EPOCH', other.create_date)
                     - Extract('EPOCH', registration.create_date)
                 )
                 <= BURST_SECONDS
-            ),
+            )
+        burst = registration.join(
+            other, condition=(other.consultant == registration.consultant) & near
         ).select(
             registration.id.as_('id'),
             Count(other.id).as_('figure'),
