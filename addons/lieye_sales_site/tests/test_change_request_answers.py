@@ -127,7 +127,11 @@ def stored_answers(registration):
             order_by=Column(history, '__id'),
         )
     )
-    return [json.loads(data or '{}') for (data,) in cursor]
+    # PostgreSQL returns its JSON column decoded, SQLite the text.
+    return [
+        data if isinstance(data, dict) else json.loads(data or '{}')
+        for (data,) in cursor
+    ]
 
 
 class ChangeRequestAnswerTestCase(SalesSiteTestCase):
