@@ -365,22 +365,40 @@ class PoolTestCase(SalesSiteTestCase):
         # R: S8, S2.8
         pool = Pool()
         Customer = pool.get('lieye.customer')
+        Followup = pool.get('lieye.followup')
         project, consultant1, consultant2 = setup_project(consultants=2)
         _, consultant3 = setup_project('P2')
         mine = new_customer(project, consultant2)
         pooled = new_customer(project, consultant1, '13900139001')
         unassigned = new_customer(project, consultant1, '13900139002')
+        pooled_followup = new_followup(pooled, 1)
         Customer.move_to_pool([pooled])
         Customer.set_owners([(unassigned, None)])
 
         with as_user(consultant2):
             self.assertEqual(Customer.search([]), [mine])
+            self.assertEqual(Followup.search([]), [])
         with as_user(consultant2, lieye_pool=True):
             self.assertEqual(set(Customer.search([])), {mine, pooled})
+            self.assertEqual(Followup.search([]), [pooled_followup])
             with self.assertRaises(AccessError):
                 Customer.write([Customer(pooled.id)], {'intent': 'high'})
+            with self.assertRaises(AccessError):
+                Followup.write([Followup(pooled_followup.id)], {'content': '改写'})
+            with self.assertRaises(AccessError):
+                Followup.create(
+                    [
+                        {
+                            'customer': pooled.id,
+                            'date': today(),
+                            'method': 'phone',
+                            'content': '未认领先跟进。',
+                        }
+                    ]
+                )
         with as_user(consultant3, lieye_pool=True):
             self.assertEqual(Customer.search([]), [])
+            self.assertEqual(Followup.search([]), [])
 
     @with_transaction()
     def test_ownership_fields_protected(self):
