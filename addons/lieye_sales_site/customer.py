@@ -183,10 +183,14 @@ class Customer(ProjectLinkMixin, ValueTypeMixin, ModelSQL, ModelView):
         customer = cls.__table__()
         registration = Registration.__table__()
         cursor = Transaction().connection.cursor()
-        super().__register__(module)
+        table_h = cls.__table_handler__(module)
         # Migration: the date of the last approved entry counts as a contact
-        # for the pool since it exists; fill it where it was never set.
-        if backend.TableHandler.table_exist(Registration._table):
+        # for the pool since it exists; fill it when the column is added.
+        fill_last_entry_date = not table_h.column_exist('last_entry_date')
+        super().__register__(module)
+        if fill_last_entry_date and backend.TableHandler.table_exist(
+            Registration._table
+        ):
             approved = registration.state == 'approved'
             cursor.execute(
                 *customer.update(

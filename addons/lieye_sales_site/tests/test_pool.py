@@ -185,6 +185,29 @@ class PoolTestCase(SalesSiteTestCase):
         self.assertEqual(customer.pool_deadline, today() + 5 * DAY)
 
     @with_transaction()
+    def test_last_entry_date_migration(self):
+        """A database from before the last entry date gets it from its
+        approved entries when the module is updated, and only then"""
+        # R: S8, B5
+        pool = Pool()
+        Customer = pool.get('lieye.customer')
+        Registration = pool.get('lieye.registration')
+        project, consultant = setup_project()
+        customer = new_customer(project, consultant)
+        call = new_registration(customer, stage='call', date=today() - 30 * DAY)
+        Registration.submit([call])
+        Registration.approve([call])
+
+        Customer.__table_handler__().drop_column('last_entry_date')
+        Customer.__register__('lieye_sales_site')
+        self.assertEqual(reload(customer).last_entry_date, today() - 30 * DAY)
+
+        # Once the column is there, an update leaves its values alone.
+        Customer.write([customer], {'last_entry_date': None})
+        Customer.__register__('lieye_sales_site')
+        self.assertIsNone(reload(customer).last_entry_date)
+
+    @with_transaction()
     def test_policy_approval(self):
         """The site manager submits a policy, the project director approves
         it; the last approved rules and moves the deadlines"""
