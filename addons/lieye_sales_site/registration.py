@@ -705,13 +705,20 @@ class Registration(
 
     @classmethod
     def search_flagged(cls, name, clause):
+        pool = Pool()
+        Rule = pool.get('ir.rule')
         _, operator, value = clause
-        # The warnings of the waiting entries the user may read only: the
-        # record rules leave a reviewer those of their sites.
+        # The warnings of the waiting entries the user may read only, so that
+        # a reviewer's queue does not compute those of every site. Searchers
+        # run without access checks, so the user's record rules are applied
+        # here.
+        waiting = [('state', '=', 'submitted')]
+        with Transaction().set_context(_check_access=True):
+            rule_domain = Rule.domain_get(cls.__name__, mode='read')
+        if rule_domain:
+            waiting.append(rule_domain)
         flagged = Union(
-            *cls.flag_queries(
-                cls.search([('state', '=', 'submitted')], order=[], query=True)
-            ).values()
+            *cls.flag_queries(cls.search(waiting, order=[], query=True)).values()
         )
         query = flagged.select(flagged.id)
         if (operator == '=') == bool(value):

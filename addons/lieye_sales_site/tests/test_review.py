@@ -7,7 +7,7 @@ from trytond import backend
 from trytond.model.exceptions import AccessButtonError, AccessError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from trytond.modules.lieye_sales_site.exceptions import (
     PersonIdentityLockedError,
@@ -23,6 +23,7 @@ from trytond.modules.lieye_sales_site.tests.tools import (
     new_registration,
     new_user,
     setup_project,
+    site_team,
     submitted_walk_in,
 )
 
@@ -433,6 +434,20 @@ class ReviewTestCase(SalesSiteTestCase):
             {shared, *copies, edited, *burst},
         )
         self.assertIn(plain, Registration.search([('flagged', '=', False)]))
+
+        # A reviewer's warnings are computed over the sites they review only:
+        # the searcher's own query, called as the ORM calls searchers
+        # (without access checks), holds none of another site's entries.
+        secretary, _ = site_team(other_project)
+        cursor = Transaction().connection.cursor()
+        with as_user(secretary):
+            with without_check_access():
+                ((_, _, query),) = Registration.search_flagged(
+                    'flagged', ('flagged', '=', True)
+                )
+            cursor.execute(*query)
+            self.assertEqual(list(cursor), [])
+            self.assertEqual(Registration.search([('flagged', '=', True)]), [])
 
         # Reviewed entries leave the queue and its warnings.
         Registration.approve([shared])
