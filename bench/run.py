@@ -95,6 +95,11 @@ DUPLICATE_FIELDS = [
 PAGE_SIZE = 50
 # Numbers no generated person has (generate.MOBILE_PREFIXES lacks 134).
 FREE_PREFIX = '134'
+# P7 keeps the customers it enters: each client numbers its own in a block of
+# numbers (the first BLOCK_DIGITS of the eight after the prefix) that no
+# earlier run used.
+BLOCK_DIGITS = 4
+PHONES_PER_BLOCK = 10 ** (8 - BLOCK_DIGITS)
 
 
 def timed(function, repeat):
@@ -195,6 +200,26 @@ def connect(uri, database):
     return psycopg.connect(urlparse(uri)._replace(path=f'/{database}').geturl())
 
 
+def free_phone_blocks(uri, database, count):
+    "Return the first count blocks of numbers under FREE_PREFIX no person has"
+    conn = connect(uri, database)
+    prefix = '+86' + FREE_PREFIX
+    rows = conn.execute(
+        'SELECT DISTINCT SUBSTR(phone, %s, %s) FROM lieye_customer_person '
+        'WHERE phone LIKE %s',
+        (len(prefix) + 1, BLOCK_DIGITS, f'{prefix}%'),
+    ).fetchall()
+    conn.close()
+    used = {int(block) for (block,) in rows}
+    free = [b for b in range(10**BLOCK_DIGITS) if b not in used][:count]
+    assert len(free) == count, 'no free phone numbers left for the benchmark'
+    return free
+
+
+def free_phone(block, number):
+    return f'{FREE_PREFIX}{block * PHONES_PER_BLOCK + number:08d}'
+
+
 def member_projects(cursor, user_id):
     "Return the projects of which the user is an active member"
     cursor.execute(
@@ -241,7 +266,7 @@ def bench_room_list(database, repeat=30):
     return result('B1 room list with record rules vs raw SQL', rows, ours, baseline)
 
 
-def bench_register_visitors(database, count):
+def bench_register_visitors(database, count, phone_block):
     from trytond.pool import Pool
     from trytond.transaction import Transaction
 
@@ -320,7 +345,7 @@ def bench_register_visitors(database, count):
                                         {
                                             'relation': 'self',
                                             'name': f'访客{i}',
-                                            'phone': f'{FREE_PREFIX}{i:08d}',
+                                            'phone': free_phone(phone_block, i),
                                         }
                                     ],
                                 )
@@ -364,7 +389,7 @@ def bench_register_visitors(database, count):
                                 [
                                     {
                                         'type': 'mobile',
-                                        'value': f'+86{FREE_PREFIX}{i:08d}',
+                                        'value': '+86' + free_phone(phone_block, i),
                                     }
                                 ],
                             )
@@ -750,9 +775,10 @@ class Workload:
         ('counters', 0.15),
     ]
 
-    def __init__(self, server, database, login, serial, think):
+    def __init__(self, server, database, login, serial, think, phone_block):
         self.client = server.client(database, login)
         self.serial = serial
+        self.phone_block = phone_block
         self.think = think
         self.rng = random.Random(serial)
         self.timings = []
@@ -787,7 +813,7 @@ class Workload:
 
     def entry(self):
         self.count += 1
-        phone = f'{FREE_PREFIX}{self.serial:03d}{self.count:05d}'
+        phone = free_phone(self.phone_block, self.count)
         (customer,) = self.request(
             'entry',
             'create',
@@ -897,7 +923,8 @@ def consultant_logins(uri, database, count):
 def bench_concurrency(server, uri, database, clients, seconds, think):
     "P7: many consultants at once vs one alone"
     logins = consultant_logins(uri, database, clients + 1)
-    alone = Workload(server, database, logins[-1], 999, (0, 0))
+    blocks = free_phone_blocks(uri, database, clients + 1)
+    alone = Workload(server, database, logins[-1], clients, (0, 0), blocks[-1])
     for _ in range(20):  # warm-up
         alone.run_one()
     alone.timings, alone.errors = [], []
@@ -906,7 +933,7 @@ def bench_concurrency(server, uri, database, clients, seconds, think):
     single = [t for _, t in alone.timings]
 
     workloads = [
-        Workload(server, database, login, serial, think)
+        Workload(server, database, login, serial, think, blocks[serial])
         for serial, login in enumerate(logins[:clients])
     ]
     stop = threading.Event()
@@ -983,7 +1010,11 @@ def main():
     server = Server(uri, databases, workers)
     try:
         results.append(bench_room_list(database))
-        results.append(bench_register_visitors(database, count))
+        results.append(
+            bench_register_visitors(
+                database, count, free_phone_blocks(uri, database, 1)[0]
+            )
+        )
         first_pages = [bench_first_page(server, uri, db) for db in databases]
         results.extend(first_pages)
         if len(first_pages) > 1:
